@@ -1,0 +1,58 @@
+// Compiles the BPF programs in src/bpf/ into libbpf-rs skeletons in OUT_DIR.
+//
+// scx_cargo supplies the scx headers and a vmlinux.h that match the scx_utils
+// version we link against, so the BPF side and the Rust compat helpers agree on
+// the sched_ext ABI. It needs clang >= 18 (see .cargo/config.toml for BPF_CLANG).
+
+use std::env;
+use std::process::Command;
+
+/// One skeleton per BPF source: (source, skeleton name).
+const SKELETONS: &[(&str, &str)] = &[
+    ("src/bpf/probe.bpf.c", "probe"),
+    ("src/bpf/sched.bpf.c", "sched"),
+];
+
+/// Objects the tests load as a user's `--scheduler`; their directory reaches
+/// the tests as SCXTOP_TEST_BPF_DIR.
+const TEST_FIXTURES: &[(&str, &str)] = &[
+    ("tests/bpf/stall.bpf.c", "stall"),
+    ("tests/bpf/reject.bpf.c", "reject"),
+    ("tests/bpf/no_ops.bpf.c", "no_ops"),
+];
+
+const MIN_CLANG: u32 = 18;
+
+fn clang_major(cmd: &str) -> Option<u32> {
+    let out = Command::new(cmd).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let after = text.split("clang version ").nth(1)?;
+    after.split('.').next()?.trim().parse().ok()
+}
+
+fn check_clang() -> anyhow::Result<()> {
+    // .cargo/config.toml sets a default; an exported BPF_CLANG overrides it.
+    let clang = env::var("BPF_CLANG").unwrap_or_else(|_| "clang".into());
+    match clang_major(&clang) {
+        Some(v) if v >= MIN_CLANG => Ok(()),
+        found => anyhow::bail!(
+            "the BPF build needs clang >= {MIN_CLANG}, but BPF_CLANG={clang} is {}: \
+             install clang-19 (scripts/install-deps.sh does) or set BPF_CLANG",
+            found.map_or("missing".to_string(), |v| format!("version {v}"))
+        ),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    check_clang()?;
+    println!("cargo:rerun-if-env-changed=BPF_CLANG");
+
+    for (source, name) in SKELETONS.iter().chain(TEST_FIXTURES) {
+        scx_cargo::BpfBuilder::new()?.enable_skel(source, name).build()?;
+    }
+    println!(
+        "cargo:rustc-env=SCXTOP_TEST_BPF_DIR={}",
+        env::var("OUT_DIR")?
+    );
+    Ok(())
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what scxtop needs on Debian 12 (bookworm) or newer, as root.
+#
+# Usage: scripts/install-deps.sh          build and run dependencies
+#        scripts/install-deps.sh --test   the same plus what the tests need
+#                                         (the qemu VM harness)
+#
+# Idempotent and quiet when everything is there; works without stdin (CI).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+# What each package is for:
+#   clang-19         compiles the BPF programs (scx headers need clang >= 18;
+#                    bookworm's default clang is 14)
+#   libclang-19-dev  bindgen in scx_utils' build script loads libclang
+#   libelf-dev, zlib1g-dev, pkg-config, make
+#                    libbpf-sys builds the libbpf it links statically
+#   util-linux       setpriv, used by the privilege tests
+PKGS=(clang-19 libclang-19-dev libelf-dev zlib1g-dev pkg-config make util-linux)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    [[ $status == ii* ]] || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+    if ((EUID != 0)); then
+        echo "install-deps: run as root (sudo) to install: ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    echo "install-deps: installing ${missing[*]}" >&2
+    install() { apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" </dev/null >&2; }
+    # Refresh the package lists only when an install from the current ones fails.
+    if ! install; then
+        apt-get update -q -o DPkg::Lock::Timeout=300 </dev/null >&2
+        install
+    fi
+fi
+
+# Rust: the crates need rustc >= 1.91, newer than Debian 12 ships.
+if ! command -v cargo >/dev/null && [[ -x $HOME/.cargo/bin/cargo ]]; then
+    export PATH=$HOME/.cargo/bin:$PATH
+fi
+if ! command -v cargo >/dev/null; then
+    echo "install-deps: no cargo on PATH: install Rust >= 1.91 with rustup, then run this again" >&2
+    exit 1
+fi
+
+if [[ ${1:-} == --test ]]; then
+    tests/vm/install-deps.sh
+fi

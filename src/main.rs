@@ -1,0 +1,169 @@
+//! The `scxtop` binary: parses the command line and hands off to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use scxtop::app::headless::{self, HeadlessOptions};
+use scxtop::bpf::libbpf_log;
+use scxtop::sched::loader::BuiltInOptions;
+use scxtop::sched::{Engine, SchedSource};
+use scxtop::sched_ext::sysfs::Roots;
+use scxtop::{status, ui, workload};
+
+#[derive(Parser, Debug)]
+#[command(name = "scxtop", version, about = "Monitor and control Linux sched_ext schedulers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Print one JSON object per interval instead of the live view; read
+    /// commands (attach, detach, reload, printk, quit) from stdin.
+    #[arg(long)]
+    headless: bool,
+
+    /// Stop after this long (e.g. 10s, 2m); default: run until quit.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+
+    /// Refresh interval.
+    #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
+    interval: Duration,
+
+    /// Only observe: do not attach a scheduler at start.
+    #[arg(long)]
+    no_attach: bool,
+
+    /// Attach this sched_ext scheduler object instead of the built-in one
+    /// (re-read from disk at every reload).
+    #[arg(long, value_name = "PATH.bpf.o")]
+    scheduler: Option<PathBuf>,
+
+    /// Built-in scheduler: serve a lower-priority task that waited this long.
+    #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+    starve_after: Duration,
+
+    /// Built-in scheduler: start with its bpf_printk lines on.
+    #[arg(long)]
+    printk: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the kernel's sched_ext state and count context switches with a BPF probe.
+    Status {
+        /// How long the BPF probe counts context switches (e.g. 500ms, 2s).
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        sample: Duration,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a CPU load with known priorities and a periodic waker that measures
+    /// its wakeup latency; prints one JSON object. Compare it under fair and
+    /// under a sched_ext scheduler.
+    Workload {
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Busy loops: NICE or NICExCOUNT (repeatable), e.g. --busy 19x4 --busy -20.
+        #[arg(long, value_parser = parse_busy, allow_hyphen_values = true)]
+        busy: Vec<(i32, usize)>,
+        /// Nice of a waker that sleeps --period and records how late it wakes.
+        #[arg(long, allow_hyphen_values = true)]
+        waker: Option<i32>,
+        #[arg(long, default_value = "1ms", value_parser = humantime::parse_duration)]
+        period: Duration,
+        /// Pin every thread to this CPU.
+        #[arg(long)]
+        pin: Option<usize>,
+        /// Name (comm) of every thread.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn parse_busy(s: &str) -> Result<(i32, usize), String> {
+    workload::parse_busy(s).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("scxtop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    libbpf_log::capture_libbpf_output();
+    match cli.command {
+        Some(Command::Status { sample, json }) => {
+            let report = status::gather(&Roots::default(), sample);
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", ui::status_text::render(&report));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Workload {
+            duration,
+            busy,
+            waker,
+            period,
+            pin,
+            name,
+        }) => {
+            let spec = workload::WorkloadSpec {
+                duration,
+                busy,
+                waker,
+                period,
+                pin,
+                name,
+            };
+            let result = workload::run(&spec)?;
+            println!("{}", serde_json::to_string(&result)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
+    }
+    if cli.interval.is_zero() {
+        anyhow::bail!("--interval must be more than 0");
+    }
+
+    let source = match cli.scheduler {
+        Some(path) => SchedSource::File(path),
+        None => SchedSource::BuiltIn,
+    };
+    let options = BuiltInOptions {
+        starve: cli.starve_after,
+        printk: cli.printk,
+    };
+    let mut engine = Engine::new(source, options, Roots::default());
+
+    if !cli.headless {
+        eprintln!("scxtop: the live view is not built yet; use --headless or `scxtop status`");
+        return Ok(ExitCode::from(2));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the event loop")?;
+    runtime.block_on(headless::run(
+        &mut engine,
+        HeadlessOptions {
+            duration: cli.duration,
+            interval: cli.interval,
+            attach_at_start: !cli.no_attach,
+        },
+    ))?;
+    // Dropping the engine detaches our scheduler before we exit.
+    drop(engine);
+    Ok(ExitCode::SUCCESS)
+}

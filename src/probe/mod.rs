@@ -1,0 +1,16 @@
+//! Kernel probes that measure scheduling under any scheduler (ours, a user's,
+//! or the kernel's fair class).
+
+pub mod switch_counter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{0}")]
+    Bpf(String),
+    #[error("map {map} returned {got} bytes per CPU, expected {want}")]
+    BadValue {
+        map: &'static str,
+        got: usize,
+        want: usize,
+    },
+}

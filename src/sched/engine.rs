@@ -1,0 +1,219 @@
+//! The engine: one scheduler source, attached or not, and what happened to
+//! it. Commands come in as method calls from the action handler; `poll` runs
+//! once a refresh and notices exits the kernel imposed.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::exit_info::ExitInfo;
+use super::kmsg::{self, KmsgTail};
+use super::loader::{self, Attached, BuiltInOptions};
+use super::{SchedError, SchedSource};
+use crate::sched_ext::sysfs::{Roots, ScxState, Support};
+
+const KMSG_KEEP: usize = 32;
+
+pub struct Engine {
+    source: SchedSource,
+    options: BuiltInOptions,
+    roots: Roots,
+    attached: Option<Attached>,
+    last_exit: Option<ExitInfo>,
+    kmsg: KmsgTail,
+    kmsg_lines: VecDeque<String>,
+}
+
+/// What a refresh shows about the scheduler (the `sched` object of a snapshot).
+#[derive(Clone, Debug, Serialize)]
+pub struct SchedStatus {
+    pub supported: bool,
+    /// Why sched_ext is unavailable, when it is.
+    pub unsupported_reason: Option<String>,
+    pub state: Option<String>,
+    pub ops: Option<String>,
+    pub enable_seq: Option<u64>,
+    /// Whether scxtop has its scheduler registered right now.
+    pub attached: bool,
+    pub source: String,
+    pub attached_for_s: Option<f64>,
+    pub last_exit: Option<ExitInfo>,
+}
+
+/// What an attach or reload did, for the status line.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttachReport {
+    pub ops: String,
+    /// Reading and verifying the object.
+    pub load_ms: f64,
+    /// Registering it with the kernel.
+    pub attach_ms: f64,
+    /// For a reload: time from the end of detach to the end of attach (on fair).
+    pub downtime_ms: Option<f64>,
+}
+
+impl Engine {
+    pub fn new(source: SchedSource, options: BuiltInOptions, roots: Roots) -> Self {
+        Self {
+            source,
+            options,
+            roots,
+            attached: None,
+            last_exit: None,
+            kmsg: KmsgTail::open(),
+            kmsg_lines: VecDeque::new(),
+        }
+    }
+
+    pub fn source(&self) -> &SchedSource {
+        &self.source
+    }
+
+    pub fn attached(&self) -> Option<&Attached> {
+        self.attached.as_ref()
+    }
+
+    pub fn attach(&mut self) -> Result<AttachReport, SchedError> {
+        if self.attached.is_some() {
+            return Err(SchedError::AlreadyAttached);
+        }
+        let loaded = loader::load(&self.source, &self.options, &self.roots)?;
+        let att = loaded.attach(&self.roots)?;
+        let report = AttachReport {
+            ops: att.ops_name.clone(),
+            load_ms: att.load_time.as_secs_f64() * 1e3,
+            attach_ms: att.attach_time.as_secs_f64() * 1e3,
+            downtime_ms: None,
+        };
+        self.attached = Some(att);
+        Ok(report)
+    }
+
+    /// Unregisters our scheduler; the kernel falls back to the fair class.
+    pub fn detach(&mut self) -> Result<ExitInfo, SchedError> {
+        let att = self.attached.take().ok_or(SchedError::NotAttached)?;
+        let ops = att.ops_name.clone();
+        let info = att.detach().unwrap_or_else(|| ExitInfo {
+            kind: "UNREG".into(),
+            code: 0,
+            reason: "unregistered from user space".into(),
+            msg: String::new(),
+            ops,
+        });
+        self.last_exit = Some(info.clone());
+        Ok(info)
+    }
+
+    /// Loads a fresh copy of the source (read again from disk) while the
+    /// current one still runs, then swaps them. If the new object fails to
+    /// load, the running scheduler stays.
+    pub fn reload(&mut self) -> Result<AttachReport, SchedError> {
+        if self.attached.is_none() {
+            return self.attach();
+        }
+        let loaded = loader::load(&self.source, &self.options, &self.roots)?;
+        self.detach()?;
+        let on_fair_since = Instant::now();
+        let att = loaded.attach(&self.roots)?;
+        let report = AttachReport {
+            ops: att.ops_name.clone(),
+            load_ms: att.load_time.as_secs_f64() * 1e3,
+            attach_ms: att.attach_time.as_secs_f64() * 1e3,
+            downtime_ms: Some(on_fair_since.elapsed().as_secs_f64() * 1e3),
+        };
+        self.attached = Some(att);
+        Ok(report)
+    }
+
+    pub fn set_printk(&mut self, on: bool) -> bool {
+        self.options.printk = on;
+        self.attached.as_ref().is_some_and(|a| a.set_printk(on))
+    }
+
+    pub fn printk(&self) -> bool {
+        self.options.printk
+    }
+
+    /// Once a refresh: collects kernel log lines and, when the kernel ejected
+    /// our scheduler, tears it down and returns why.
+    pub fn poll(&mut self) -> Option<ExitInfo> {
+        for line in self.kmsg.read_new() {
+            if self.kmsg_lines.len() == KMSG_KEEP {
+                self.kmsg_lines.pop_front();
+            }
+            self.kmsg_lines.push_back(line);
+        }
+        let att = self.attached.as_ref()?;
+        let recorded = att.exit_info();
+        if recorded.is_none() && self.kernel_still_runs(&att.ops_name) {
+            return None;
+        }
+        let ops = att.ops_name.clone();
+        let att = self.attached.take()?;
+        let info = att
+            .detach()
+            .or(recorded)
+            .unwrap_or_else(|| self.exit_from_kmsg(&ops));
+        self.last_exit = Some(info.clone());
+        Some(info)
+    }
+
+    fn kernel_still_runs(&self, ops: &str) -> bool {
+        match self.roots.read_support() {
+            Ok(Support::Supported(s)) => {
+                matches!(s.state, ScxState::Enabled | ScxState::Enabling)
+                    && s.ops.as_deref() == Some(ops)
+            }
+            // Cannot tell: assume it runs rather than tear it down.
+            _ => true,
+        }
+    }
+
+    /// For objects without UEI: the kernel log says why it disabled them.
+    fn exit_from_kmsg(&self, ops: &str) -> ExitInfo {
+        let reason = self
+            .kmsg_lines
+            .iter()
+            .rev()
+            .filter_map(|l| kmsg::disabled_reason(l))
+            .find(|(name, _)| name == ops)
+            .map(|(_, reason)| reason)
+            .unwrap_or_else(|| "disabled by the kernel (no exit info recorded)".into());
+        ExitInfo {
+            kind: "UNKNOWN".into(),
+            code: 0,
+            reason,
+            msg: String::new(),
+            ops: ops.to_string(),
+        }
+    }
+
+    pub fn kernel_messages(&self) -> impl Iterator<Item = &String> {
+        self.kmsg_lines.iter()
+    }
+
+    pub fn status(&self) -> SchedStatus {
+        let support = self.roots.read_support();
+        let (supported, reason, sysfs) = match support {
+            Ok(Support::Supported(s)) => (true, None, Some(s)),
+            Ok(Support::Unsupported { reason }) => (false, Some(reason), None),
+            Err(e) => (false, Some(e.to_string()), None),
+        };
+        SchedStatus {
+            supported,
+            unsupported_reason: reason,
+            state: sysfs.as_ref().map(|s| s.state.as_str().to_string()),
+            ops: sysfs.as_ref().and_then(|s| s.ops.clone()),
+            enable_seq: sysfs.as_ref().map(|s| s.enable_seq),
+            attached: self.attached.is_some(),
+            source: self.source.describe(),
+            attached_for_s: self
+                .attached
+                .as_ref()
+                .and_then(|a| a.attached_at.elapsed().ok())
+                .map(|d: Duration| d.as_secs_f64()),
+            last_exit: self.last_exit.clone(),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Everything that can go wrong with a scheduler, each as one line that says
+//! what to do.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchedError {
+    #[error("cannot attach a scheduler: {reason}")]
+    Unsupported { reason: String },
+    #[error(
+        "another sched_ext scheduler ({ops}) is attached: stop its loader first, then attach"
+    )]
+    Busy { ops: String },
+    #[error("a scheduler is already attached by scxtop: detach it first (d)")]
+    AlreadyAttached,
+    #[error("no scheduler is attached")]
+    NotAttached,
+    #[error("scheduler object {path}: {source}: check the path given to --scheduler")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not an ELF file: build it with clang -target bpf")]
+    NotElf { path: PathBuf },
+    #[error("{what}: libbpf cannot open it ({detail}): is it a BPF object built with BTF (-g)?")]
+    Open { what: String, detail: String },
+    #[error(
+        "{what} has no struct_ops map: a sched_ext scheduler needs \
+         SEC(\".struct_ops.link\") struct sched_ext_ops"
+    )]
+    NoStructOps { what: String },
+    #[error("{what}: {detail}")]
+    Configure { what: String, detail: String },
+    #[error("the verifier rejected {what}: {tail}")]
+    Verifier { what: String, tail: String },
+    #[error(
+        "permission denied loading {what}: schedulers need root (CAP_SYS_ADMIN, CAP_BPF, \
+         CAP_PERFMON); run scxtop with sudo"
+    )]
+    Permission { what: String },
+    #[error("attaching {what} failed: {detail}")]
+    Attach { what: String, detail: String },
+    #[error("reading sched_ext state: {0}")]
+    Sysfs(#[from] crate::sched_ext::sysfs::SysfsError),
+}

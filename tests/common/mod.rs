@@ -1,0 +1,166 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub fn scxtop() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_scxtop"))
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Root-only tests run in CI (which is root) and must not silently pass
+/// elsewhere: outside CI they say why they did nothing.
+pub fn require_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(!in_ci(), "{test}: CI must run as root");
+    eprintln!("{test}: skipped, needs root (run the test command with sudo)");
+    false
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn json_line(stdout: &[u8]) -> serde_json::Value {
+    let text = text(stdout);
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The VM harness, `tests/vm/run.sh`.
+pub fn vm_harness() -> PathBuf {
+    repo_root().join("tests/vm/run.sh")
+}
+
+/// `true` when qemu is there to boot the VM. CI must have it (the test
+/// command installs it); elsewhere VM tests say how to get it and do nothing.
+pub fn require_vm(test: &str) -> bool {
+    let have_qemu = Command::new("sh")
+        .args(["-c", "command -v qemu-system-x86_64"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have_qemu {
+        return true;
+    }
+    assert!(!in_ci(), "{test}: CI must have qemu (scripts/install-deps.sh --test)");
+    eprintln!("{test}: skipped, no qemu (run scripts/install-deps.sh --test)");
+    false
+}
+
+/// The kernel series the harness offers, default first.
+pub fn vm_kernels() -> Vec<String> {
+    let out = run(Command::new(vm_harness()).arg("--list-kernels"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_string).collect()
+}
+
+/// Runs `cmd` as root in a VM booted with kernel `series`, with this build of
+/// scxtop on the guest's PATH.
+pub fn vm_run(series: &str, cmd: &str) -> Output {
+    run(Command::new(vm_harness())
+        .env("SCXTOP_BIN", scxtop())
+        .args(["--kernel", series, "--"])
+        .arg(cmd))
+}
+
+/// Directory of the test BPF objects build.rs compiles (tests/bpf/*.bpf.c).
+pub fn bpf_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("SCXTOP_TEST_BPF_DIR")).join(format!("{name}.bpf.o"))
+}
+
+/// Output of a guest script: its stdout plus the `@KEY VALUE` result lines.
+pub struct GuestRun {
+    pub ok: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl GuestRun {
+    /// Every value reported as `@key VALUE`, in order.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        let prefix = format!("@{key} ");
+        self.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+            .collect()
+    }
+
+    /// The single value reported as `@key VALUE`.
+    pub fn get(&self, key: &str) -> String {
+        let all = self.all(key);
+        assert_eq!(all.len(), 1, "@{key} reported {} times:\n{self}", all.len());
+        all[0].clone()
+    }
+
+    pub fn num(&self, key: &str) -> f64 {
+        let v = self.get(key);
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("@{key} is {v:?}, not a number:\n{self}"))
+    }
+
+    /// JSON lines of the guest output that have `key`.
+    pub fn json_with(&self, key: &str) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get(key).is_some())
+            .collect()
+    }
+}
+
+impl std::fmt::Display for GuestRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs a guest shell script (with tests/vm/guest-lib.sh sourced and the BPF
+/// fixtures in /fixtures) in a VM booted with kernel `series`.
+pub fn vm_script(series: &str, script: &str) -> GuestRun {
+    let mut cmd = Command::new(vm_harness());
+    // util-linux setpriv (busybox's cannot change uid) for the non-root tests.
+    cmd.env("SCXTOP_BIN", scxtop())
+        .args(["--kernel", series, "--bin", "setpriv"]);
+    cmd.arg("--file").arg(format!(
+        "{}:/guest-lib.sh",
+        repo_root().join("tests/vm/guest-lib.sh").display()
+    ));
+    for f in ["stall", "reject", "no_ops"] {
+        cmd.arg("--file")
+            .arg(format!("{}:/fixtures/", bpf_fixture(f).display()));
+    }
+    cmd.arg("--").arg(format!(". /guest-lib.sh\n{script}"));
+    let out = run(&mut cmd);
+    GuestRun {
+        ok: out.status.success(),
+        code: out.status.code(),
+        stdout: text(&out.stdout),
+        stderr: text(&out.stderr),
+    }
+}
+
+pub fn default_kernel() -> String {
+    vm_kernels().into_iter().next().unwrap_or_else(|| panic!("the harness offers no kernel"))
+}
