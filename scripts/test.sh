@@ -11,11 +11,18 @@ started=$SECONDS
 scripts/install-deps.sh --test
 [[ -x $HOME/.cargo/bin/cargo ]] && export PATH=$HOME/.cargo/bin:$PATH
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 cargo build --locked --all-targets
 cargo clippy --locked --all-targets --quiet -- -D warnings
-# VM tests share a 2-core machine with TCG guests: run test binaries' tests
-# two at a time so guests do not starve each other into timeouts.
-cargo test --locked --all-targets -- --test-threads=2
-tests/vm/selftest.sh
+# VM tests share a 2-core machine with TCG guests: two test threads at most.
+cargo test --locked --lib --bins --tests -- --test-threads=2 2>&1 | tee -a "$log"
+tests/vm/selftest.sh 2>&1 | tee -a "$log"
 
-echo "scripts/test.sh: all tests passed in $((SECONDS - started))s"
+# One closing line for everything that ran.
+awk '
+    /^test result:/ { p += $4; f += $6 }
+    /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 }
+    END { printf "all tests (%d s): %d passed, %d failed\n", '"$((SECONDS - started))"', p, f }
+' "$log" | sed 's/^all tests ([0-9]* s): /tests: /'

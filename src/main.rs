@@ -65,28 +65,7 @@ enum Command {
     /// Run a CPU load with known priorities and a periodic waker that measures
     /// its wakeup latency; prints one JSON object. Compare it under fair and
     /// under a sched_ext scheduler.
-    Workload {
-        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-        duration: Duration,
-        /// Busy loops: NICE or NICExCOUNT (repeatable), e.g. --busy 19x4 --busy -20.
-        #[arg(long, value_parser = parse_busy, allow_hyphen_values = true)]
-        busy: Vec<(i32, usize)>,
-        /// Nice of a waker that sleeps --period and records how late it wakes.
-        #[arg(long, allow_hyphen_values = true)]
-        waker: Option<i32>,
-        #[arg(long, default_value = "1ms", value_parser = humantime::parse_duration)]
-        period: Duration,
-        /// Pin every thread to this CPU.
-        #[arg(long)]
-        pin: Option<usize>,
-        /// Name (comm) of every thread.
-        #[arg(long)]
-        name: Option<String>,
-    },
-}
-
-fn parse_busy(s: &str) -> Result<(i32, usize), String> {
-    workload::parse_busy(s).map_err(|e| e.to_string())
+    Workload(workload::WorkloadSpec),
 }
 
 fn main() -> ExitCode {
@@ -111,22 +90,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Command::Workload {
-            duration,
-            busy,
-            waker,
-            period,
-            pin,
-            name,
-        }) => {
-            let spec = workload::WorkloadSpec {
-                duration,
-                busy,
-                waker,
-                period,
-                pin,
-                name,
-            };
+        Some(Command::Workload(spec)) => {
             let result = workload::run(&spec)?;
             println!("{}", serde_json::to_string(&result)?);
             return Ok(ExitCode::SUCCESS);

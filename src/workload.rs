@@ -35,17 +35,29 @@ pub fn parse_busy(spec: &str) -> Result<(i32, usize), WorkloadError> {
     Ok((nice, count))
 }
 
-#[derive(Clone, Debug)]
+/// What to run; also the `scxtop workload` command line.
+#[derive(Clone, Debug, clap::Args)]
 pub struct WorkloadSpec {
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
-    /// (nice, count) busy loops.
+    /// Busy loops: NICE or NICExCOUNT (repeatable), e.g. --busy 19x4 --busy -20.
+    #[arg(long, value_parser = parse_busy_arg, allow_hyphen_values = true)]
     pub busy: Vec<(i32, usize)>,
-    /// Nice of the periodic waker, if any.
+    /// Nice of a waker that sleeps --period and records how late it wakes.
+    #[arg(long, allow_hyphen_values = true)]
     pub waker: Option<i32>,
+    #[arg(long, default_value = "1ms", value_parser = humantime::parse_duration)]
     pub period: Duration,
+    /// Pin every thread to this CPU.
+    #[arg(long)]
     pub pin: Option<usize>,
-    /// Thread name (comm) for every thread, so a scheduler can pick them out.
+    /// Name (comm) of every thread, so a scheduler can pick them out.
+    #[arg(long)]
     pub name: Option<String>,
+}
+
+fn parse_busy_arg(s: &str) -> Result<(i32, usize), String> {
+    parse_busy(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Serialize)]

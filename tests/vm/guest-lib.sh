@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Shell helpers for scheduler tests inside the VM guest (busybox sh).
 # The Rust VM tests copy this to /guest-lib.sh and source it. Lines starting
 # with "@" are results the host-side test parses: "@KEY VALUE...".
