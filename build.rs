@@ -19,6 +19,7 @@ const TEST_FIXTURES: &[(&str, &str)] = &[
     ("tests/bpf/stall.bpf.c", "stall"),
     ("tests/bpf/reject.bpf.c", "reject"),
     ("tests/bpf/no_ops.bpf.c", "no_ops"),
+    ("tests/bpf/printk.bpf.c", "printk"),
 ];
 
 const MIN_CLANG: u32 = 18;

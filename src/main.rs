@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 use scxtop::app::headless::{self, HeadlessOptions};
 use scxtop::bpf::libbpf_log;
+use scxtop::probe::collector::CollectorOptions;
+use scxtop::probe::tracefs;
 use scxtop::sched::loader::BuiltInOptions;
 use scxtop::sched::{Engine, SchedSource};
 use scxtop::sched_ext::sysfs::Roots;
@@ -49,6 +51,15 @@ struct Cli {
     /// Built-in scheduler: start with its bpf_printk lines on.
     #[arg(long)]
     printk: bool,
+
+    /// Show scxtop's own threads in the task table.
+    #[arg(long)]
+    show_self: bool,
+
+    /// If a private tracefs instance cannot be made, read bpf_printk lines
+    /// from the global trace_pipe (other readers of it then miss them).
+    #[arg(long)]
+    printk_global_pipe: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,7 +79,19 @@ enum Command {
     Workload(workload::WorkloadSpec),
 }
 
+/// A panic must not leave our tracefs instance behind. The scheduler and the
+/// probes are dropped as the panic unwinds (and the kernel drops them with
+/// the process anyway); the instance directory is not, so remove it here.
+fn install_panic_cleanup() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracefs::remove_all_registered();
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    install_panic_cleanup();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
@@ -125,6 +148,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             duration: cli.duration,
             interval: cli.interval,
             attach_at_start: !cli.no_attach,
+            collector: CollectorOptions {
+                show_self: cli.show_self,
+                printk_global_fallback: cli.printk_global_pipe,
+            },
         },
     ))?;
     // Dropping the engine detaches our scheduler before we exit.

@@ -4,26 +4,33 @@
 
 use serde::Serialize;
 
-use crate::sched::{Engine, SchedStatus};
+use crate::probe::collector::{Collector, ProbeSnapshot};
+use crate::sched::{Engine, SchedSource, SchedStatus};
 
 pub const BAND_NAMES: [&str; 3] = ["high", "normal", "low"];
+
+/// The built-in scheduler's band for a nice level. sched.bpf.c bands by
+/// weight (>= 300 high, <= 35 low), which is nice <= -5 and nice >= 5.
+pub fn band_of_nice(nice: i32) -> &'static str {
+    if nice <= -5 {
+        BAND_NAMES[0]
+    } else if nice >= 5 {
+        BAND_NAMES[2]
+    } else {
+        BAND_NAMES[1]
+    }
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Snapshot {
     /// Seconds since scxtop started.
     pub t: f64,
     pub sched: SchedStatus,
-    /// Per-CPU queue depth; empty when no scheduler of ours reports it.
-    pub cpus: Vec<CpuQueue>,
     /// The built-in scheduler's per-band counters (cumulative since attach).
     pub bands: Vec<BandStats>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct CpuQueue {
-    pub cpu: usize,
-    pub queue_depth: u64,
-    pub queue_depth_max: u64,
+    /// Probe data; its `cpus` rows also carry our scheduler's queue depth.
+    #[serde(flatten)]
+    pub probe: ProbeSnapshot,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -37,19 +44,17 @@ pub struct BandStats {
 }
 
 impl Snapshot {
-    pub fn collect(t: f64, engine: &Engine, nr_cpus: usize) -> Self {
+    pub fn collect(t: f64, engine: &Engine, collector: &mut Collector) -> Self {
         let attached = engine.attached();
-        let cpus = attached
-            .and_then(|a| a.read_depths(nr_cpus))
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-            .map(|(cpu, (queue_depth, queue_depth_max))| CpuQueue {
-                cpu,
-                queue_depth,
-                queue_depth_max,
-            })
-            .collect();
+        let ours = attached.is_some_and(|a| a.source == SchedSource::BuiltIn);
+        let mut probe = collector.collect(ours);
+        let depths = attached.and_then(|a| a.read_depths(probe.cpus.len().max(1)));
+        for (cpu, (depth, max)) in depths.into_iter().flatten().enumerate() {
+            if let Some(row) = probe.cpus.iter_mut().find(|r| r.cpu == cpu) {
+                row.queue_depth = Some(depth);
+                row.queue_depth_max = Some(max);
+            }
+        }
         let bands = attached
             .and_then(|a| a.band_stats())
             .unwrap_or_default()
@@ -67,8 +72,35 @@ impl Snapshot {
         Self {
             t,
             sched: engine.status(),
-            cpus,
             bands,
+            probe,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's nice-to-weight table, in sched_ext's scale (1024 -> 100,
+    /// rounded): band_of_nice must agree with sched.bpf.c's weight cut-offs.
+    #[test]
+    fn bands_by_nice_match_the_schedulers_weight_cutoffs() {
+        const WEIGHT: [u64; 40] = [
+            88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620,
+            6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272,
+            215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+        ];
+        for (i, w) in WEIGHT.iter().enumerate() {
+            let scx = (w * 100 + 512) / 1024;
+            let by_weight = if scx >= 300 {
+                "high"
+            } else if scx <= 35 {
+                "low"
+            } else {
+                "normal"
+            };
+            assert_eq!(band_of_nice(i as i32 - 20), by_weight, "nice {}", i as i32 - 20);
         }
     }
 }

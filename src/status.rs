@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::probe::switch_counter::{self, SwitchCounter};
+use crate::probe::sched_probes::SchedProbes;
 use crate::sched_ext::kernel;
 use crate::sched_ext::sysfs::{Roots, Support};
 
@@ -62,11 +62,11 @@ pub fn gather(roots: &Roots, window: Duration) -> StatusReport {
 }
 
 fn sample_switches(window: Duration) -> Result<ProbeSample, crate::probe::ProbeError> {
-    let counter = SwitchCounter::start()?;
-    let before = counter.per_cpu()?;
+    let probes = SchedProbes::start()?;
+    let before = probes.read()?.cpu_switches;
     let started = Instant::now();
     thread::sleep(window);
-    let after = counter.per_cpu()?;
+    let after = probes.read()?.cpu_switches;
     let elapsed = started.elapsed();
     let per_cpu: Vec<u64> = after
         .iter()
@@ -74,7 +74,7 @@ fn sample_switches(window: Duration) -> Result<ProbeSample, crate::probe::ProbeE
         .map(|(a, b)| a.saturating_sub(*b))
         .collect();
     Ok(ProbeSample {
-        program: switch_counter::PROGRAM,
+        program: "tp_btf/sched_switch",
         window_s: elapsed.as_secs_f64(),
         switches: per_cpu.iter().sum(),
         per_cpu,

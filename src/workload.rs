@@ -19,6 +19,8 @@ pub enum WorkloadError {
     Pin { cpu: usize, err: std::io::Error },
     #[error("a workload thread panicked")]
     Thread,
+    #[error("creating a pipe: {0}")]
+    Pipe(std::io::Error),
 }
 
 /// `NICE` or `NICExCOUNT`.
@@ -54,6 +56,14 @@ pub struct WorkloadSpec {
     /// Name (comm) of every thread, so a scheduler can pick them out.
     #[arg(long)]
     pub name: Option<String>,
+    /// Pairs of threads bouncing a byte over two pipes (a context-switch
+    /// storm, like `perf bench sched pipe`); pinned with --pin.
+    #[arg(long, default_value_t = 0)]
+    pub pingpong: usize,
+    /// Keep the threads alive (asleep) this long after the load, so an
+    /// observer can read their final numbers.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub linger: Duration,
 }
 
 fn parse_busy_arg(s: &str) -> Result<(i32, usize), String> {
@@ -71,8 +81,29 @@ pub struct BusyResult {
     pub iterations: u64,
 }
 
+/// The kernel's own account of a thread (/proc/thread-self/schedstat).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Schedstat {
+    pub cpu_ns: u64,
+    pub run_delay_ns: u64,
+    pub timeslices: u64,
+}
+
+fn schedstat() -> Schedstat {
+    let text = fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let mut f = text.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+    Schedstat {
+        cpu_ns: f.next().unwrap_or(0),
+        run_delay_ns: f.next().unwrap_or(0),
+        timeslices: f.next().unwrap_or(0),
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct WakerResult {
+    pub tid: i32,
+    /// Read when the load ended, before lingering.
+    pub schedstat: Schedstat,
     pub nice: i32,
     pub period_us: f64,
     pub samples: usize,
@@ -87,6 +118,48 @@ pub struct WorkloadResult {
     pub duration_s: f64,
     pub busy: Vec<BusyResult>,
     pub waker: Option<WakerResult>,
+    /// Round trips completed by all ping-pong pairs.
+    pub pingpong_round_trips: u64,
+}
+
+/// One end of a ping-pong pair: `first` starts by writing.
+fn pingpong_end(
+    rx: std::fs::File,
+    tx: std::fs::File,
+    first: bool,
+    deadline: Instant,
+    spec: &WorkloadSpec,
+) -> Result<u64, WorkloadError> {
+    use std::io::{Read, Write};
+    prepare_thread(0, spec.pin, spec.name.as_deref())?;
+    let (mut rx, mut tx) = (rx, tx);
+    let mut byte = [0u8; 1];
+    let mut trips = 0;
+    if first && tx.write_all(&byte).is_err() {
+        return Ok(0);
+    }
+    while rx.read_exact(&mut byte).is_ok() {
+        trips += 1;
+        // The first end stops the game; the other follows when its pipe closes.
+        if first && Instant::now() >= deadline {
+            break;
+        }
+        if tx.write_all(&byte).is_err() {
+            break;
+        }
+    }
+    Ok(trips)
+}
+
+fn pipe() -> Result<(std::fs::File, std::fs::File), WorkloadError> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe() fills two fds we then own exclusively.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(WorkloadError::Pipe(std::io::Error::last_os_error()));
+    }
+    // SAFETY: both fds are fresh from pipe() and owned by nobody else.
+    Ok(unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) })
 }
 
 fn gettid() -> i32 {
@@ -126,10 +199,7 @@ fn prepare_thread(nice: i32, pin: Option<usize>, name: Option<&str>) -> Result<(
 }
 
 fn thread_cpu_ns() -> u64 {
-    fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    schedstat().cpu_ns
 }
 
 fn busy_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<BusyResult, WorkloadError> {
@@ -144,6 +214,7 @@ fn busy_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<BusyRe
     }
     let wall = start.elapsed().as_secs_f64();
     let cpu_s = (thread_cpu_ns() - cpu_before) as f64 / 1e9;
+    thread::sleep(spec.linger);
     Ok(BusyResult {
         nice,
         tid: gettid(),
@@ -162,6 +233,8 @@ fn waker_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<Waker
         let slept = t0.elapsed();
         late_ns.push(slept.saturating_sub(spec.period).as_nanos() as u64);
     }
+    let stat = schedstat();
+    thread::sleep(spec.linger);
     late_ns.sort_unstable();
     let pct = |p: f64| -> f64 {
         if late_ns.is_empty() {
@@ -171,6 +244,8 @@ fn waker_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<Waker
         late_ns[idx.min(late_ns.len() - 1)] as f64 / 1e3
     };
     Ok(WakerResult {
+        tid: gettid(),
+        schedstat: stat,
         nice,
         period_us: spec.period.as_secs_f64() * 1e6,
         samples: late_ns.len(),
@@ -184,6 +259,12 @@ fn waker_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<Waker
 pub fn run(spec: &WorkloadSpec) -> Result<WorkloadResult, WorkloadError> {
     let started = Instant::now();
     let deadline = started + spec.duration;
+    let mut pairs = Vec::new();
+    for _ in 0..spec.pingpong {
+        let (a_rx, b_tx) = pipe()?;
+        let (b_rx, a_tx) = pipe()?;
+        pairs.push(((a_rx, a_tx), (b_rx, b_tx)));
+    }
     thread::scope(|s| {
         let busy: Vec<_> = spec
             .busy
@@ -192,6 +273,15 @@ pub fn run(spec: &WorkloadSpec) -> Result<WorkloadResult, WorkloadError> {
             .map(|nice| s.spawn(move || busy_loop(nice, deadline, spec)))
             .collect();
         let waker = spec.waker.map(|nice| s.spawn(move || waker_loop(nice, deadline, spec)));
+        let pingpong: Vec<_> = pairs
+            .into_iter()
+            .flat_map(|((a_rx, a_tx), (b_rx, b_tx))| {
+                [
+                    s.spawn(move || pingpong_end(a_rx, a_tx, true, deadline, spec)),
+                    s.spawn(move || pingpong_end(b_rx, b_tx, false, deadline, spec)),
+                ]
+            })
+            .collect();
         let busy = busy
             .into_iter()
             .map(|h| h.join().map_err(|_| WorkloadError::Thread)?)
@@ -200,10 +290,19 @@ pub fn run(spec: &WorkloadSpec) -> Result<WorkloadResult, WorkloadError> {
             Some(h) => Some(h.join().map_err(|_| WorkloadError::Thread)??),
             None => None,
         };
+        let mut trips = 0;
+        for (i, h) in pingpong.into_iter().enumerate() {
+            let t = h.join().map_err(|_| WorkloadError::Thread)??;
+            // Each round trip is counted once, by the starting end.
+            if i % 2 == 0 {
+                trips += t;
+            }
+        }
         Ok(WorkloadResult {
-            duration_s: started.elapsed().as_secs_f64(),
+            duration_s: (started.elapsed().saturating_sub(spec.linger)).as_secs_f64(),
             busy,
             waker,
+            pingpong_round_trips: trips,
         })
     })
 }
@@ -230,6 +329,8 @@ mod tests {
             period: Duration::from_millis(1),
             pin: None,
             name: None,
+            linger: Duration::ZERO,
+            pingpong: 1,
         };
         let r = run(&spec).unwrap();
         assert_eq!(r.busy.len(), 1);
@@ -237,5 +338,6 @@ mod tests {
         let w = r.waker.unwrap();
         assert!(w.samples > 10, "{w:?}");
         assert!(w.p50_us <= w.p99_us && w.p99_us <= w.max_us, "{w:?}");
+        assert!(r.pingpong_round_trips > 100, "{}", r.pingpong_round_trips);
     }
 }

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::action::Action;
 use super::update::{apply, Outcome};
+use crate::probe::collector::{Collector, CollectorOptions};
 use crate::sched::{Engine, ExitInfo};
 use crate::snapshot::Snapshot;
 
@@ -19,6 +20,7 @@ pub struct HeadlessOptions {
     pub duration: Option<Duration>,
     pub interval: Duration,
     pub attach_at_start: bool,
+    pub collector: CollectorOptions,
 }
 
 #[derive(Serialize)]
@@ -75,10 +77,11 @@ fn spawn_stdin_reader() -> mpsc::Receiver<Result<Action, String>> {
 pub async fn run(engine: &mut Engine, opts: HeadlessOptions) -> io::Result<()> {
     let started = Instant::now();
     let t = || started.elapsed().as_secs_f64();
-    let nr_cpus = libbpf_rs::num_possible_cpus().unwrap_or(1);
+    // Signals first: from here on they end the loop and the drops clean up.
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    let mut collector = Collector::start(&opts.collector);
     let mut commands = spawn_stdin_reader();
     let mut stdin_open = true;
     let deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
@@ -105,7 +108,7 @@ pub async fn run(engine: &mut Engine, opts: HeadlessOptions) -> io::Result<()> {
                     let line = EventLine { t: t(), event: "exit", outcome: None, exit: Some(&exit), error: None };
                     if !emit(&line) { break; }
                 }
-                if !emit(&Snapshot::collect(t(), engine, nr_cpus)) { break; }
+                if !emit(&Snapshot::collect(t(), engine, &mut collector)) { break; }
             }
             cmd = commands.recv(), if stdin_open => match cmd {
                 None => stdin_open = false,

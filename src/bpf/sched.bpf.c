@@ -215,8 +215,9 @@ s32 BPF_STRUCT_OPS(prio_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wak
 }
 
 /* Whether waking @p (band @band, vtime @vtime) should preempt what @cpu runs:
- * a lower band, or the same band with @p a whole slice behind in vtime (a
- * sleeper that ran little, as the fair class would favour it). */
+ * a lower band, or the same band with @p half a slice behind in vtime (a
+ * sleeper that ran little, as the fair class would favour it; a woken task
+ * starts at most one slice behind the band's clock). */
 static bool should_preempt(struct task_struct *p, u32 band, u64 vtime, s32 cpu)
 {
 	struct cpu_ctx *cctx;
@@ -229,7 +230,7 @@ static bool should_preempt(struct task_struct *p, u32 band, u64 vtime, s32 cpu)
 	if (cctx->running_band > band)
 		return true;
 	return cctx->running_band == band &&
-	       vtime_before(vtime + SCX_SLICE_DFL, cctx->running_vtime);
+	       vtime_before(vtime + SCX_SLICE_DFL / 2, cctx->running_vtime);
 }
 
 /* The CPU @p should preempt, or -1. The waking CPU first: no IPI, and in

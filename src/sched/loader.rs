@@ -12,6 +12,7 @@ use super::btf::{kernel_scx_enums, open_object_vars, section_vars};
 use super::exit_info::{parse_uei, ExitInfo, UEI_SIZE};
 use super::{SchedError, SchedSource};
 use crate::bpf::libbpf_log;
+use crate::bpf::load_error::{last_lines, verifier_tail};
 use crate::sched_ext::sysfs::{Roots, ScxState, Support};
 
 /// Settings of the built-in scheduler (a user's object gets none of these).
@@ -273,46 +274,20 @@ fn write_rodata(open: &mut OpenObject, writes: &[(usize, Vec<u8>)]) {
     }
 }
 
-/// libbpf logs a failed program load between these markers.
-const LOG_BEGIN: &str = "-- BEGIN PROG LOAD LOG --";
-const LOG_END: &str = "-- END PROG LOAD LOG --";
-const TAIL_LINES: usize = 6;
-
 fn load_error(what: &str, err: &libbpf_rs::Error) -> SchedError {
-    // The verifier answers EACCES too, so its log decides, not the errno.
-    let lines = libbpf_log::tail(400);
-    let verifier: Vec<&String> = match lines.iter().rposition(|l| l.contains(LOG_BEGIN)) {
-        Some(begin) => lines[begin + 1..]
-            .iter()
-            .take_while(|l| !l.contains(LOG_END))
-            // The statistics trailer says nothing about why.
-            .filter(|l| !l.trim().is_empty() && !l.starts_with("processed "))
-            .collect(),
-        None => Vec::new(),
-    };
-    if verifier.is_empty() {
-        if err.kind() == ErrorKind::PermissionDenied {
-            return SchedError::Permission {
-                what: what.to_string(),
-            };
-        }
-        let context = last_lines(lines.iter().collect(), 3);
-        return SchedError::Configure {
+    match verifier_tail() {
+        Some(tail) => SchedError::Verifier {
             what: what.to_string(),
-            detail: format!("loading failed: {err}{context}"),
-        };
+            tail,
+        },
+        None if err.kind() == ErrorKind::PermissionDenied => SchedError::Permission {
+            what: what.to_string(),
+        },
+        None => SchedError::Configure {
+            what: what.to_string(),
+            detail: format!("loading failed: {err}{}", last_lines(&libbpf_log::tail(3))),
+        },
     }
-    SchedError::Verifier {
-        what: what.to_string(),
-        tail: last_lines(verifier, TAIL_LINES).trim_start_matches(" | ").to_string(),
-    }
-}
-
-fn last_lines(lines: Vec<&String>, n: usize) -> String {
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| format!(" | {}", l.trim()))
-        .collect()
 }
 
 fn attach_struct_ops(
@@ -336,7 +311,7 @@ fn attach_struct_ops(
             Err(busy @ SchedError::Busy { .. }) => busy,
             _ => SchedError::Attach {
                 what: what.to_string(),
-                detail: format!("{e}{}", last_lines(libbpf_log::tail(2).iter().collect(), 2)),
+                detail: format!("{e}{}", last_lines(&libbpf_log::tail(2))),
             },
         },
     })

@@ -1,0 +1,244 @@
+//! Loads the scheduling probes (probe.bpf.c) and reads what they aggregated:
+//! latency histograms per CPU, per priority and for one selected task,
+//! per-CPU switch counts, and per-task totals from the task iterator.
+
+use std::io::Read;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::time::Instant;
+
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{Iter, OpenObject};
+
+use super::histogram::{Histogram, BUCKETS};
+use super::ProbeError;
+use crate::bpf::libbpf_log;
+use crate::bpf::load_error::describe;
+use crate::bpf::owned::Owned;
+use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
+
+/// Rows in the BPF side's per-CPU arrays (PROBE_MAX_CPUS in probe.h).
+pub const MAX_CPUS: usize = 256;
+/// Nice -20..19 then real-time (PRIO_CLASSES in probe.h).
+pub const PRIO_CLASSES: usize = 41;
+pub const PRIO_RT: usize = 40;
+
+pub const PROGRAMS: &str = "tp_btf/sched_wakeup, tp_btf/sched_wakeup_new, tp_btf/sched_switch";
+
+/// One task's totals since the probes attached (struct task_rec).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskRecord {
+    pub tgid: i32,
+    pub tid: i32,
+    pub prio: i32,
+    pub static_prio: i32,
+    pub policy: u32,
+    pub last_cpu: u32,
+    pub runtime_ns: u64,
+    pub wait_total_ns: u64,
+    pub wait_max_ns: u64,
+    pub waits: u64,
+    pub voluntary: u64,
+    pub involuntary: u64,
+    pub comm: String,
+}
+
+/// struct task_rec: six 4-byte fields, six u64, comm[16].
+pub const TASK_REC_SIZE: usize = 6 * 4 + 6 * 8 + 16;
+
+impl TaskRecord {
+    pub fn nice(&self) -> Option<i32> {
+        (self.prio >= 100).then_some(self.static_prio - 120)
+    }
+
+    /// Parses one record; `None` when `b` is too short.
+    pub fn parse(b: &[u8]) -> Option<Self> {
+        let i32_at = |o: usize| Some(i32::from_ne_bytes(b.get(o..o + 4)?.try_into().ok()?));
+        let u32_at = |o: usize| Some(u32::from_ne_bytes(b.get(o..o + 4)?.try_into().ok()?));
+        let u64_at = |o: usize| Some(u64::from_ne_bytes(b.get(o..o + 8)?.try_into().ok()?));
+        let comm = b.get(72..88)?;
+        let end = comm.iter().position(|&c| c == 0).unwrap_or(comm.len());
+        Some(Self {
+            tgid: i32_at(0)?,
+            tid: i32_at(4)?,
+            prio: i32_at(8)?,
+            static_prio: i32_at(12)?,
+            policy: u32_at(16)?,
+            last_cpu: u32_at(20)?,
+            runtime_ns: u64_at(24)?,
+            wait_total_ns: u64_at(32)?,
+            wait_max_ns: u64_at(40)?,
+            waits: u64_at(48)?,
+            voluntary: u64_at(56)?,
+            involuntary: u64_at(64)?,
+            comm: String::from_utf8_lossy(&comm[..end]).into_owned(),
+        })
+    }
+}
+
+/// Everything the probes hold at one instant (cumulative since attach).
+#[derive(Clone, Debug)]
+pub struct ProbeReading {
+    pub at: Instant,
+    pub cpu_hists: Vec<Histogram>,
+    pub cpu_max_ns: Vec<u64>,
+    pub prio_hists: Vec<Histogram>,
+    pub task_hist: Histogram,
+    pub cpu_switches: Vec<u64>,
+    pub cpu_voluntary: Vec<u64>,
+    pub tasks: Vec<TaskRecord>,
+}
+
+/// The attached probes. Dropping this detaches every program.
+pub struct SchedProbes {
+    skel: Owned<ProbeSkel<'static>>,
+    nr_cpus: usize,
+}
+
+fn open_load_attach(
+    storage: &'static mut MaybeUninit<OpenObject>,
+) -> Result<ProbeSkel<'static>, ProbeError> {
+    libbpf_log::clear();
+    let mut open = ProbeSkelBuilder::default()
+        .open(storage)
+        .map_err(|e| ProbeError::Bpf(describe("opening the probe object", &e)))?;
+    // Keep one of the two program sets (see probe.bpf.c).
+    let rq = kernel_exports_runqueues();
+    let progs = &mut open.progs;
+    progs.on_wakeup.set_autoload(!rq);
+    progs.on_wakeup_new.set_autoload(!rq);
+    progs.on_sched_switch.set_autoload(!rq);
+    progs.dump_tasks.set_autoload(!rq);
+    progs.on_wakeup_rq.set_autoload(rq);
+    progs.on_wakeup_new_rq.set_autoload(rq);
+    progs.on_sched_switch_rq.set_autoload(rq);
+    progs.dump_tasks_rq.set_autoload(rq);
+    let mut skel = open
+        .load()
+        .map_err(|e| ProbeError::Bpf(describe("loading the probe programs", &e)))?;
+    skel.attach()
+        .map_err(|e| ProbeError::Bpf(describe(&format!("attaching {PROGRAMS}"), &e)))?;
+    Ok(skel)
+}
+
+/// Whether BPF can name the per-CPU `runqueues` (kallsyms lists it only with
+/// CONFIG_KALLSYMS_ALL), so the probes can use the run queue's clock.
+fn kernel_exports_runqueues() -> bool {
+    std::fs::read_to_string("/proc/kallsyms")
+        .map(|k| k.lines().any(|l| l.ends_with(" runqueues")))
+        .unwrap_or(false)
+}
+
+/// Copies `src` with volatile reads: the kernel updates it concurrently, and
+/// the compiler must not assume it is stable.
+fn read_row(src: &[u64]) -> Vec<u64> {
+    // SAFETY: every pointer comes from a live slice element; u64 reads are
+    // atomic on the architectures BPF runs on, and tearing across elements
+    // only skews a count by a sample.
+    src.iter().map(|v| unsafe { ptr::read_volatile(v) }).collect()
+}
+
+impl SchedProbes {
+    pub fn start() -> Result<Self, ProbeError> {
+        let nr_cpus = libbpf_rs::num_possible_cpus()
+            .map_err(|e| ProbeError::Bpf(format!("counting CPUs: {e}")))?;
+        Ok(Self {
+            skel: Owned::new(open_load_attach)?,
+            nr_cpus,
+        })
+    }
+
+    /// CPUs with their own rows (the BPF arrays hold MAX_CPUS).
+    pub fn cpus(&self) -> usize {
+        self.nr_cpus.min(MAX_CPUS)
+    }
+
+    /// Follow this thread in the selected-task histogram (`None`: nobody).
+    /// The histogram restarts empty for a new task.
+    pub fn select_task(&mut self, tid: Option<u32>) {
+        if let Some(bss) = self.skel.maps.bss_data.as_deref_mut() {
+            bss.task_hist = [0; BUCKETS];
+            bss.target_tid = tid.unwrap_or(0);
+        }
+    }
+
+    pub fn read(&self) -> Result<ProbeReading, ProbeError> {
+        let bss = self
+            .skel
+            .maps
+            .bss_data
+            .as_deref()
+            .ok_or_else(|| ProbeError::Bpf("probe .bss is not mapped".into()))?;
+        let n = self.cpus();
+        // Switch counts first, at `at`, so their rates line up with perf's
+        // counters read just before; the histogram copies take longer.
+        let at = Instant::now();
+        let cpu_switches = read_row(&bss.cpu_switches[..n]);
+        let cpu_voluntary = read_row(&bss.cpu_voluntary[..n]);
+        let reading = ProbeReading {
+            at,
+            cpu_switches,
+            cpu_voluntary,
+            cpu_hists: bss.cpu_hist[..n]
+                .iter()
+                .map(|row| Histogram::from_counts(&read_row(row)))
+                .collect(),
+            cpu_max_ns: read_row(&bss.cpu_lat_max[..n]),
+            prio_hists: bss
+                .prio_hist
+                .iter()
+                .map(|row| Histogram::from_counts(&read_row(row)))
+                .collect(),
+            task_hist: Histogram::from_counts(&read_row(&bss.task_hist)),
+            tasks: self.read_tasks()?,
+        };
+        Ok(reading)
+    }
+
+    fn read_tasks(&self) -> Result<Vec<TaskRecord>, ProbeError> {
+        let links = &self.skel.links;
+        let link = links
+            .dump_tasks
+            .as_ref()
+            .or(links.dump_tasks_rq.as_ref())
+            .ok_or_else(|| ProbeError::Bpf("the task iterator is not attached".into()))?;
+        let mut iter =
+            Iter::new(link).map_err(|e| ProbeError::Bpf(describe("starting the task walk", &e)))?;
+        let mut bytes = Vec::new();
+        iter.read_to_end(&mut bytes)
+            .map_err(|e| ProbeError::Bpf(format!("reading the task walk: {e}")))?;
+        Ok(bytes
+            .chunks_exact(TASK_REC_SIZE)
+            .filter_map(TaskRecord::parse)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_records_decode_at_their_offsets() {
+        let mut b = vec![0u8; TASK_REC_SIZE];
+        b[0..4].copy_from_slice(&10i32.to_ne_bytes());
+        b[4..8].copy_from_slice(&11i32.to_ne_bytes());
+        b[8..12].copy_from_slice(&120i32.to_ne_bytes());
+        b[12..16].copy_from_slice(&139i32.to_ne_bytes());
+        b[24..32].copy_from_slice(&5u64.to_ne_bytes());
+        b[64..72].copy_from_slice(&9u64.to_ne_bytes());
+        b[72..76].copy_from_slice(b"busy");
+        let r = TaskRecord::parse(&b).unwrap();
+        assert_eq!((r.tgid, r.tid, r.runtime_ns, r.involuntary), (10, 11, 5, 9));
+        assert_eq!(r.comm, "busy");
+        assert_eq!(r.nice(), Some(19));
+        assert_eq!(TaskRecord::parse(&b[..50]), None);
+    }
+
+    #[test]
+    fn real_time_tasks_have_no_nice() {
+        let mut b = vec![0u8; TASK_REC_SIZE];
+        b[8..12].copy_from_slice(&50i32.to_ne_bytes());
+        assert_eq!(TaskRecord::parse(&b).unwrap().nice(), None);
+    }
+}

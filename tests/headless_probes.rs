@@ -1,0 +1,82 @@
+//! Headless snapshots with the probes: the tracefs instance lives exactly as
+//! long as scxtop, and our scheduler's bpf_printk lines reach the log.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The private tracefs instance exists while scxtop runs and is gone after
+/// SIGTERM (and after SIGINT).
+#[test]
+fn tracefs_instance_is_removed_on_sigterm_and_sigint() {
+    if !require_root("tracefs_instance_is_removed_on_sigterm_and_sigint") {
+        return;
+    }
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut child = Command::new(scxtop())
+            .args(["--headless", "--no-attach", "--interval", "200ms"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let dir = format!("/sys/kernel/tracing/instances/scxtop-{}", child.id());
+        wait_for(&dir, || Path::new(&dir).is_dir());
+        // SAFETY: signalling our own child by pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert!(status.success(), "signal {signal}: {status}");
+        assert!(!Path::new(&dir).exists(), "{dir} left behind after signal {signal}");
+    }
+}
+
+/// With printk on, the built-in scheduler's starvation rescues show up in the
+/// snapshot's log, parsed, and the instance is gone after quit.
+#[test]
+fn scheduler_printk_lines_reach_the_log() {
+    if !require_vm("scheduler_printk_lines_reach_the_log") {
+        return;
+    }
+    let run = vm_script(
+        &default_kernel(),
+        r#"
+start_scxtop /tmp/out --printk
+wait_state enabled
+scxtop workload --duration 3s --busy -20x2 --busy 19 > /dev/null
+say instances_running $(ls /sys/kernel/tracing/instances | grep -c scxtop-)
+stop_scxtop
+say instances_after $(ls /sys/kernel/tracing/instances | grep -c scxtop-)
+cat /tmp/out
+"#,
+    );
+    assert!(run.ok, "{run}");
+    assert_eq!(run.get("instances_running"), "1", "{run}");
+    assert_eq!(run.get("instances_after"), "0", "{run}");
+    let lines: Vec<serde_json::Value> = run
+        .json_with("log")
+        .iter()
+        .flat_map(|s| s["log"].as_array().unwrap().clone())
+        .collect();
+    let rescues: Vec<_> = lines
+        .iter()
+        .filter(|l| l["msg"].as_str().unwrap().starts_with("scxtop: rescue"))
+        .collect();
+    assert!(!rescues.is_empty(), "no rescue lines in {lines:?}\n{run}");
+    for l in &rescues {
+        assert!(l["ts"].as_f64().unwrap() > 0.0 && l["cpu"].as_u64().unwrap() < 2, "{l}");
+    }
+    // At most printk_per_sec (10) a second reach the log.
+    assert!(rescues.len() <= 45, "{} rescue lines in ~3 s", rescues.len());
+}

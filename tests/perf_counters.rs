@@ -1,0 +1,279 @@
+//! Per-CPU perf software counters against the kernel's own accounting
+//! (root only: CPU-wide perf events need CAP_PERFMON).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use scxtop::probe::perf_counters::{CpuCounters, online_cpus};
+
+/// The tests measure the whole machine, so one test's load (or fds) must not
+/// land in another's window.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Context switches since boot, summed over CPUs by the kernel.
+fn proc_stat_ctxt() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let line = stat.lines().find(|l| l.starts_with("ctxt ")).unwrap();
+    line["ctxt ".len()..].trim().parse().unwrap()
+}
+
+/// Two threads bounce a byte through a pair of pipes `trips` times (or until
+/// `cap`): every hop blocks a thread, so each round trip costs several context
+/// switches. Returns the number of round trips made.
+fn ping_pong(trips: u64, cap: Duration) -> u64 {
+    let (mut to_b_r, mut to_b_w) = std::io::pipe().unwrap();
+    let (mut to_a_r, mut to_a_w) = std::io::pipe().unwrap();
+    let echo = thread::spawn(move || {
+        let mut byte = [0u8];
+        // EOF (A dropped its writer) ends the echo.
+        while to_b_r.read(&mut byte).unwrap() == 1 {
+            to_a_w.write_all(&byte).unwrap();
+        }
+    });
+    let end = Instant::now() + cap;
+    let mut done = 0u64;
+    let mut byte = [0u8];
+    while done < trips && Instant::now() < end {
+        to_b_w.write_all(&byte).unwrap();
+        to_a_r.read_exact(&mut byte).unwrap();
+        done += 1;
+    }
+    drop(to_b_w);
+    echo.join().unwrap();
+    done
+}
+
+fn assert_rate(what: &str, rate: f64, delta: u64, window_s: f64) {
+    let want = delta as f64 / window_s;
+    assert!(
+        (rate - want).abs() <= 1e-9 * want.max(1.0),
+        "{what}: rate {rate} != {delta} / {window_s}s = {want}"
+    );
+}
+
+#[test]
+fn context_switch_sum_matches_proc_stat() {
+    if !require_root("context_switch_sum_matches_proc_stat") {
+        return;
+    }
+    let _serial = serial();
+    let mut counters = CpuCounters::open().unwrap();
+    assert!(
+        counters.unavailable().is_empty(),
+        "{:?}",
+        counters.unavailable()
+    );
+    assert_eq!(counters.cpus(), online_cpus().unwrap());
+
+    let outer_start = Instant::now();
+    let proc_before = proc_stat_ctxt();
+    counters.sample();
+    let inner_start = Instant::now();
+    // ~4 switches a trip: well over 100k switches, about a second here.
+    let trips = ping_pong(40_000, Duration::from_secs(5));
+    let inner = inner_start.elapsed();
+    let s = counters.sample();
+    let proc_after = proc_stat_ctxt();
+    let outer = outer_start.elapsed();
+
+    let proc_delta = proc_after - proc_before;
+    let perf = s.total.ctx_switches;
+    let err = (perf as f64 - proc_delta as f64).abs() / proc_delta as f64;
+    eprintln!(
+        "perf sum {perf} vs /proc/stat ctxt delta {proc_delta} ({:.3}% apart), {trips} round trips, \
+         window {:.4}s, {:.0} switches/s, per CPU {:?}",
+        err * 100.0,
+        s.window_s,
+        s.total.ctx_switches_per_s,
+        s.cpus.iter().map(|c| c.ctx_switches).collect::<Vec<_>>()
+    );
+    assert!(
+        perf >= 100_000,
+        "load too light to bound the error: {perf} switches"
+    );
+    assert!(
+        err <= 0.02,
+        "perf {perf} vs /proc/stat {proc_delta}: {:.2}% apart",
+        err * 100.0
+    );
+
+    // The window is real time between the reads, not a nominal tick.
+    assert!(
+        s.window_s >= inner.as_secs_f64() && s.window_s <= outer.as_secs_f64(),
+        "window {}s outside [{inner:?}, {outer:?}]",
+        s.window_s
+    );
+    assert_eq!(perf, s.cpus.iter().map(|c| c.ctx_switches).sum::<u64>());
+    assert_rate("total", s.total.ctx_switches_per_s, perf, s.window_s);
+    for c in &s.cpus {
+        assert_rate(
+            &format!("cpu {}", c.cpu),
+            c.ctx_switches_per_s,
+            c.ctx_switches,
+            s.window_s,
+        );
+        assert_rate(
+            &format!("cpu {} migrations", c.cpu),
+            c.migrations_per_s,
+            c.migrations,
+            s.window_s,
+        );
+    }
+
+    let json = serde_json::to_value(&s).unwrap();
+    for key in ["cpu", "ctx_switches_per_s", "migrations_per_s"] {
+        assert!(json["cpus"][0].get(key).is_some(), "no {key} in {json}");
+    }
+}
+
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain bits; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
+    let rc = unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) };
+    assert_eq!(
+        rc,
+        0,
+        "sched_getaffinity: {}",
+        std::io::Error::last_os_error()
+    );
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: cpu < CPU_SETSIZE, the bound CPU_ISSET indexes within.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect()
+}
+
+/// Pins the calling thread to `cpu`; the kernel moves it there before the
+/// call returns.
+fn pin_to(cpu: usize) {
+    // SAFETY: cpu_set_t is plain bits; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: cpu comes from the affinity mask, so it is < CPU_SETSIZE.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is this thread.
+    let rc = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) };
+    assert_eq!(
+        rc,
+        0,
+        "sched_setaffinity({cpu}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+fn current_cpu() -> usize {
+    // SAFETY: sched_getcpu has no preconditions.
+    let cpu = unsafe { libc::sched_getcpu() };
+    assert!(
+        cpu >= 0,
+        "sched_getcpu: {}",
+        std::io::Error::last_os_error()
+    );
+    cpu as usize
+}
+
+#[test]
+fn migrations_are_counted() {
+    if !require_root("migrations_are_counted") {
+        return;
+    }
+    let cpus = allowed_cpus();
+    if cpus.len() < 2 {
+        assert!(!in_ci(), "migrations_are_counted: CI must have 2 CPUs");
+        eprintln!("migrations_are_counted: skipped, needs 2 CPUs, have {cpus:?}");
+        return;
+    }
+    let _serial = serial();
+    let mut counters = CpuCounters::open().unwrap();
+    counters.sample();
+    // A fresh thread, so the test thread's affinity stays as it was.
+    let moves = thread::spawn(move || {
+        let mut moves = 0u64;
+        let mut last = current_cpu();
+        for i in 0..500 {
+            let target = cpus[i % 2];
+            pin_to(target);
+            let now = current_cpu();
+            assert_eq!(now, target, "still on CPU {now} after pinning to {target}");
+            moves += u64::from(now != last);
+            last = now;
+        }
+        moves
+    })
+    .join()
+    .unwrap();
+    let s = counters.sample();
+    eprintln!(
+        "{moves} forced moves, perf counted {} migrations ({:.0}/s over {:.4}s), per CPU {:?}",
+        s.total.migrations,
+        s.total.migrations_per_s,
+        s.window_s,
+        s.cpus.iter().map(|c| c.migrations).collect::<Vec<_>>()
+    );
+    assert!(moves >= 499, "only {moves} moves");
+    assert!(
+        s.total.migrations >= moves,
+        "{} migrations < {moves} moves",
+        s.total.migrations
+    );
+    assert_rate(
+        "migrations",
+        s.total.migrations_per_s,
+        s.total.migrations,
+        s.window_s,
+    );
+}
+
+fn perf_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy() == "anon_inode:[perf_event]")
+        .count()
+}
+
+#[test]
+fn dropping_closes_every_fd() {
+    if !require_root("dropping_closes_every_fd") {
+        return;
+    }
+    let _serial = serial();
+    let before = perf_fds();
+    let counters = CpuCounters::open().unwrap();
+    assert_eq!(perf_fds() - before, 2 * counters.cpus().len());
+    drop(counters);
+    assert_eq!(perf_fds(), before);
+}
+
+#[test]
+fn a_cpu_that_cannot_open_is_unavailable_not_fatal() {
+    if !require_root("a_cpu_that_cannot_open_is_unavailable_not_fatal") {
+        return;
+    }
+    let _serial = serial();
+    let online = online_cpus().unwrap();
+    let mut asked = online.clone();
+    asked.push(4096); // never a valid CPU number here
+    let mut counters = CpuCounters::open_cpus(&asked).unwrap();
+    assert_eq!(counters.cpus(), online);
+    let un = counters.unavailable();
+    assert_eq!(un.len(), 1, "{un:?}");
+    assert_eq!(un[0].cpu, 4096);
+    assert!(un[0].reason.contains("CPU 4096"), "{}", un[0].reason);
+    let s = counters.sample();
+    assert_eq!(s.cpus.len(), online.len());
+    assert_eq!(s.unavailable, counters.unavailable());
+
+    // No usable CPU at all is the one hard failure.
+    assert!(CpuCounters::open_cpus(&[4096]).is_err());
+    assert!(CpuCounters::open_cpus(&[]).is_err());
+}

@@ -1,0 +1,166 @@
+//! The probes against the kernel's own numbers, on the host (fair class, no
+//! sched_ext) and in the VM (a sched_ext kernel, fair and our scheduler).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+/// Runs scxtop headless around a workload; prints the workload's JSON as
+/// "@workload ..." and scxtop's lines as-is. `{dir}` is a scratch dir.
+fn scenario(dir: &str, scxtop_args: &str, workload_args: &str) -> String {
+    // scxtop shares CPU 0 with the pinned workload: then nothing on CPU 0
+    // runs between its perf read and its BPF read, so both see one window
+    // (under TCG a vCPU can stall between two reads for milliseconds).
+    format!(
+        r#"
+taskset -c 0 scxtop --headless --interval 500ms {scxtop_args} > {dir}/scx.out 2>&1 &
+S=$!
+# The first snapshot comes after the probes started (and the attach, if any).
+n=0
+while ! grep -q '"sched"' {dir}/scx.out && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.6
+echo "@workload $(scxtop workload {workload_args})"
+kill -INT $S
+wait $S
+cat {dir}/scx.out
+"#
+    )
+}
+
+fn snapshots(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"t\""))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("sched").is_some())
+        .collect()
+}
+
+fn workload(stdout: &str) -> Value {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("@workload "))
+        .unwrap_or_else(|| panic!("no workload result:\n{stdout}"));
+    serde_json::from_str(line).unwrap()
+}
+
+/// The sleeper's numbers as scxtop saw them while the workload lingered
+/// (the most frequent reading: the plateau after the load ended).
+fn sleeper_row(snaps: &[Value], tid: i64) -> (u64, u64) {
+    let mut seen: HashMap<(u64, u64), usize> = HashMap::new();
+    for s in snaps {
+        for t in s["tasks"].as_array().unwrap() {
+            if t["tid"].as_i64() == Some(tid) {
+                let key = (t["wait_ns"].as_u64().unwrap(), t["waits"].as_u64().unwrap());
+                *seen.entry(key).or_default() += 1;
+            }
+        }
+    }
+    seen.into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(k, _)| k)
+        .unwrap_or_else(|| panic!("tid {tid} never in the task table"))
+}
+
+/// A 1 ms sleeper sharing CPU 0 with two busy loops: its mean wait and its
+/// sample count match /proc/PID/schedstat (run_delay / timeslices).
+fn check_sleeper(stdout: &str, label: &str) {
+    let w = workload(stdout);
+    let tid = w["waker"]["tid"].as_i64().unwrap();
+    let stat = &w["waker"]["schedstat"];
+    let run_delay = stat["run_delay_ns"].as_u64().unwrap() as f64;
+    let slices = stat["timeslices"].as_u64().unwrap() as f64;
+    let (wait_ns, waits) = sleeper_row(&snapshots(stdout), tid);
+    let ours_mean = wait_ns as f64 / waits as f64;
+    let kernel_mean = run_delay / slices;
+    eprintln!(
+        "{label}: sleeper mean wait ours {ours_mean:.0} ns, schedstat {kernel_mean:.0} ns; \
+         samples {waits}, timeslices {slices}"
+    );
+    assert!(slices > 200.0, "{label}: too few timeslices: {w}");
+    assert!(
+        (ours_mean - kernel_mean).abs() / kernel_mean <= 0.05,
+        "{label}: mean wait {ours_mean:.0} vs schedstat {kernel_mean:.0}"
+    );
+    assert!(
+        (waits as f64 - slices).abs() / slices <= 0.01,
+        "{label}: {waits} samples vs {slices} timeslices"
+    );
+}
+
+/// Under a switch storm, the BPF probe's switches/s (summed over CPUs) are
+/// within 2% of perf's software counter over the same windows.
+fn check_switch_rates(stdout: &str, label: &str) {
+    let snaps = snapshots(stdout);
+    let busy: Vec<(f64, f64)> = snaps
+        .iter()
+        .filter_map(|s| Some((s["ctx_switches_per_s"].as_f64()?, s["bpf_ctx_switches_per_s"].as_f64()?)))
+        .filter(|(perf, _)| *perf > 5_000.0)
+        .collect();
+    assert!(busy.len() >= 3, "{label}: too few busy snapshots: {busy:?}\n{stdout}");
+    for (perf, bpf) in &busy {
+        assert!(
+            (perf - bpf).abs() / perf <= 0.02,
+            "{label}: perf {perf:.0}/s vs BPF {bpf:.0}/s"
+        );
+    }
+    eprintln!("{label}: perf vs BPF switches/s: {busy:?}");
+}
+
+const SLEEPER: &str = "--pin 0 --busy -4x2 --waker 4 --duration 3s --linger 1s";
+const STORM: &str = "--pin 0 --pingpong 1 --duration 3s";
+
+fn on_host(workload_args: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let script = scenario(&dir.path().display().to_string(), "--no-attach", workload_args);
+    let bin_dir = scxtop().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = run(Command::new("sh").arg("-c").arg(script).env("PATH", path));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn host_sleeper_wait_matches_schedstat() {
+    if !require_root("host_sleeper_wait_matches_schedstat") {
+        return;
+    }
+    check_sleeper(&on_host(SLEEPER), "host");
+}
+
+#[test]
+fn host_switch_rate_matches_perf() {
+    if !require_root("host_switch_rate_matches_perf") {
+        return;
+    }
+    check_switch_rates(&on_host(STORM), "host");
+}
+
+/// In the VM: under fair, and under our scheduler.
+#[test]
+fn vm_probes_match_the_kernel_under_fair_and_ours() {
+    if !require_vm("vm_probes_match_the_kernel_under_fair_and_ours") {
+        return;
+    }
+    let kernel = default_kernel();
+    for (label, args) in [("vm fair", "--no-attach"), ("vm ours", "")] {
+        let script = format!(
+            "echo @@part\n{}\necho @@part\n{}",
+            scenario("/tmp", args, SLEEPER),
+            scenario("/tmp", args, STORM)
+        );
+        let run = vm_script(&kernel, &script);
+        assert!(run.ok, "{label}: {run}");
+        let parts: Vec<&str> = run.stdout.split("@@part\n").skip(1).collect();
+        assert_eq!(parts.len(), 2, "{label}: {run}");
+        check_sleeper(parts[0], label);
+        check_switch_rates(parts[1], label);
+        let attached = snapshots(parts[0]).iter().any(|s| s["sched"]["attached"] == true);
+        assert_eq!(attached, label == "vm ours", "{label}: attached = {attached}");
+    }
+}
