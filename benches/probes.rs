@@ -46,7 +46,7 @@ fn start_scxtop(interval: &str) -> Child {
     child
 }
 
-fn stop(mut child: Child) -> String {
+fn stop(child: Child) -> String {
     // SAFETY: signalling our own child by pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
