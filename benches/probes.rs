@@ -34,11 +34,14 @@ fn workload(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// scxtop writes its snapshots to a file: a pipe nobody drains would fill
+/// up and stall it, hiding its own CPU use from the measurement.
 fn start_scxtop(interval: &str) -> Child {
+    let out = std::fs::File::create(snapshot_file()).unwrap();
     let child = Command::new(scxtop())
         .args(["--headless", "--no-attach", "--interval", interval])
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(out)
         .spawn()
         .unwrap();
     // Let the probes attach before measuring.
@@ -46,11 +49,17 @@ fn start_scxtop(interval: &str) -> Child {
     child
 }
 
-fn stop(child: Child) -> String {
+fn snapshot_file() -> PathBuf {
+    std::env::temp_dir().join(format!("scxtop-bench-{}.jsonl", std::process::id()))
+}
+
+fn stop(mut child: Child) -> String {
     // SAFETY: signalling our own child by pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(snapshot_file()).unwrap_or_default();
+    let _ = std::fs::remove_file(snapshot_file());
+    text
 }
 
 fn trips_per_s(args: &[&str]) -> f64 {

@@ -45,13 +45,13 @@ i=0
 while [ $i -lt {rounds} ]; do
     if [ $((i % 2)) -eq 0 ]; then order="fair ours"; else order="ours fair"; fi
     for side in $order; do
-        if [ $side = ours ]; then start_scxtop /tmp/ab --interval 1s; wait_state enabled; fi
+        if [ $side = ours ]; then start_scxtop /tmp/ab; wait_state enabled; fi
         echo "@$side $({LOAD})"
         if [ $side = ours ]; then stop_scxtop; wait_state disabled; fi
     done
     i=$((i + 1))
 done
-start_scxtop /tmp/out --interval 1s
+start_scxtop /tmp/out
 wait_state enabled
 i=0
 while [ $i -lt 20 ]; do

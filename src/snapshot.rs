@@ -49,6 +49,12 @@ impl Snapshot {
         let ours = attached.is_some_and(|a| a.source == SchedSource::BuiltIn);
         let mut probe = collector.collect(ours);
         let depths = attached.and_then(|a| a.read_depths(probe.cpus.len().max(1)));
+        if depths.is_none() {
+            probe.unavailable.push(
+                "queue depth: only scxtop's built-in scheduler reports it, and it is not attached"
+                    .to_string(),
+            );
+        }
         for (cpu, (depth, max)) in depths.into_iter().flatten().enumerate() {
             if let Some(row) = probe.cpus.iter_mut().find(|r| r.cpu == cpu) {
                 row.queue_depth = Some(depth);

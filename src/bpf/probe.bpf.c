@@ -62,14 +62,6 @@ struct {
 	__type(value, struct task_stat);
 } task_stats SEC(".maps");
 
-/* Kept for `scxtop status`: a plain per-CPU switch counter. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} switch_count SEC(".maps");
-
 static __always_inline u32 log2_u64(u64 v)
 {
 	u32 r = 0, shift;
@@ -186,11 +178,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	u32 cpu = bpf_get_smp_processor_id();
 	u64 now = clock_of(cpu, use_rq);
 	struct task_stat *st;
-	u32 zero = 0;
-	u64 *count = bpf_map_lookup_elem(&switch_count, &zero);
 
-	if (count)
-		(*count)++;
 	if (cpu < PROBE_MAX_CPUS)
 		cpu_switches[cpu_index(cpu)]++;
 
