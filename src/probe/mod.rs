@@ -10,12 +10,7 @@ pub mod tracefs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
+    /// A BPF step failed; the text says which and what to do.
     #[error("{0}")]
     Bpf(String),
-    #[error("map {map} returned {got} bytes per CPU, expected {want}")]
-    BadValue {
-        map: &'static str,
-        got: usize,
-        want: usize,
-    },
 }
