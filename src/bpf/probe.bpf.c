@@ -186,19 +186,19 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 		st = stat_of(prev);
 		if (st) {
 			if (st->on_cpu_ns) {
-				st->runtime_ns += now - st->on_cpu_ns;
+				st->t.runtime_ns += now - st->on_cpu_ns;
 				st->on_cpu_ns = 0;
 			}
 			/* Still runnable: preempted, so it waits from now on. */
 			if (prev_state == 0) {
-				st->involuntary++;
+				st->t.involuntary++;
 				if (!st->wake_ns)
 					st->wake_ns = now;
 			} else {
 				/* Going to sleep: not waiting for a CPU, whatever
 				 * was stamped while it ran. */
 				st->wake_ns = 0;
-				st->voluntary++;
+				st->t.voluntary++;
 				if (cpu < PROBE_MAX_CPUS)
 					cpu_voluntary[cpu_index(cpu)]++;
 			}
@@ -214,10 +214,10 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 				u64 delta = now - st->wake_ns;
 
 				st->wake_ns = 0;
-				st->waits++;
-				st->wait_total_ns += delta;
-				if (delta > st->wait_max_ns)
-					st->wait_max_ns = delta;
+				st->t.waits++;
+				st->t.wait_total_ns += delta;
+				if (delta > st->t.wait_max_ns)
+					st->t.wait_max_ns = delta;
 				record(delta, cpu, next);
 			}
 		}
@@ -259,20 +259,15 @@ static __always_inline int dump_task(struct bpf_iter__task *ctx, bool use_rq)
 	rec.static_prio = task->static_prio;
 	rec.policy = task->policy;
 	rec.last_cpu = st->last_cpu;
-	rec.runtime_ns = st->runtime_ns;
+	rec.t = st->t;
 	/* Include the slice running right now, so a hog that never switches
 	 * out still shows its CPU time. */
 	if (st->on_cpu_ns) {
 		u64 now = clock_of(st->last_cpu, use_rq);
 
 		if (now > st->on_cpu_ns)
-			rec.runtime_ns += now - st->on_cpu_ns;
+			rec.t.runtime_ns += now - st->on_cpu_ns;
 	}
-	rec.wait_total_ns = st->wait_total_ns;
-	rec.wait_max_ns = st->wait_max_ns;
-	rec.waits = st->waits;
-	rec.voluntary = st->voluntary;
-	rec.involuntary = st->involuntary;
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

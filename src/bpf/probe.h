@@ -20,15 +20,21 @@
 #define PRIO_RT		40
 #define PRIO_CLASSES	41
 
-struct task_stat {
-	__u64 wake_ns;		/* runnable since; 0 when not waiting */
-	__u64 on_cpu_ns;	/* running since; 0 when not running */
+/* What a task got since the probes attached; kept in task storage and
+ * copied out as is by the task iterator. */
+struct task_totals {
 	__u64 runtime_ns;
 	__u64 wait_total_ns;
 	__u64 wait_max_ns;
 	__u64 waits;
 	__u64 voluntary;
 	__u64 involuntary;
+};
+
+struct task_stat {
+	__u64 wake_ns;		/* runnable since; 0 when not waiting */
+	__u64 on_cpu_ns;	/* running since; 0 when not running */
+	struct task_totals t;
 	__u32 last_cpu;
 	__u32 pad;
 };
@@ -40,12 +46,7 @@ struct task_rec {
 	__s32 static_prio;
 	__u32 policy;
 	__u32 last_cpu;
-	__u64 runtime_ns;
-	__u64 wait_total_ns;
-	__u64 wait_max_ns;
-	__u64 waits;
-	__u64 voluntary;
-	__u64 involuntary;
+	struct task_totals t;
 	char comm[16];
 };
 
