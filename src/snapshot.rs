@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::probe::collector::{Collector, ProbeSnapshot};
+use crate::probe::collector::{cpu_row, Collector, ProbeSnapshot};
+use crate::sched::loader::Attached;
 use crate::sched::{Engine, SchedSource, SchedStatus};
 
 pub const BAND_NAMES: [&str; 3] = ["high", "normal", "low"];
@@ -48,18 +49,18 @@ impl Snapshot {
         let attached = engine.attached();
         let ours = attached.is_some_and(|a| a.source == SchedSource::BuiltIn);
         let mut probe = collector.collect(ours);
-        let depths = attached.and_then(|a| a.read_depths(probe.cpus.len().max(1)));
-        if depths.is_none() {
-            probe.unavailable.push(
+        match attached.and_then(Attached::read_depths) {
+            Some(depths) => {
+                for (cpu, (depth, max)) in depths.into_iter().enumerate() {
+                    let row = cpu_row(&mut probe.cpus, cpu);
+                    row.queue_depth = Some(depth);
+                    row.queue_depth_max = Some(max);
+                }
+            }
+            None => probe.unavailable.push(
                 "queue depth: only scxtop's built-in scheduler reports it, and it is not attached"
                     .to_string(),
-            );
-        }
-        for (cpu, (depth, max)) in depths.into_iter().flatten().enumerate() {
-            if let Some(row) = probe.cpus.iter_mut().find(|r| r.cpu == cpu) {
-                row.queue_depth = Some(depth);
-                row.queue_depth_max = Some(max);
-            }
+            ),
         }
         let bands = attached
             .and_then(|a| a.band_stats())

@@ -63,10 +63,10 @@ pub fn gather(roots: &Roots, window: Duration) -> StatusReport {
 
 fn sample_switches(window: Duration) -> Result<ProbeSample, crate::probe::ProbeError> {
     let probes = SchedProbes::start()?;
-    let before = probes.read()?.cpu_switches;
+    let before = probes.cpu_switches()?;
     let started = Instant::now();
     thread::sleep(window);
-    let after = probes.read()?.cpu_switches;
+    let after = probes.cpu_switches()?;
     let elapsed = started.elapsed();
     let per_cpu: Vec<u64> = after
         .iter()

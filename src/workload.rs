@@ -124,15 +124,14 @@ pub struct WorkloadResult {
 
 /// One end of a ping-pong pair: `first` starts by writing.
 fn pingpong_end(
-    rx: std::fs::File,
-    tx: std::fs::File,
+    mut rx: std::fs::File,
+    mut tx: std::fs::File,
     first: bool,
     deadline: Instant,
     spec: &WorkloadSpec,
 ) -> Result<u64, WorkloadError> {
     use std::io::{Read, Write};
     prepare_thread(0, spec.pin, spec.name.as_deref())?;
-    let (mut rx, mut tx) = (rx, tx);
     let mut byte = [0u8; 1];
     let mut trips = 0;
     if first && tx.write_all(&byte).is_err() {

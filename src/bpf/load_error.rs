@@ -46,7 +46,8 @@ pub fn verifier_tail() -> Option<String> {
     if log.is_empty() {
         return None;
     }
-    Some(last_lines(&log[log.len().saturating_sub(TAIL_LINES)..]).trim_start_matches(" | ").to_string())
+    let tail: Vec<&str> = log[log.len().saturating_sub(TAIL_LINES)..].iter().map(|l| l.trim()).collect();
+    Some(tail.join(" | "))
 }
 
 /// Lines as " | a | b", to append to a one-line message.
@@ -54,9 +55,3 @@ pub fn last_lines(lines: &[String]) -> String {
     lines.iter().map(|l| format!(" | {}", l.trim())).collect()
 }
 
-/// `true` when this process may be able to load BPF at all; used to explain a
-/// failure up front rather than after a confusing libbpf message.
-pub fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Layouts shared by probe.bpf.c and the Rust reader (src/probe/). The Rust
- * side mirrors these constants and checks the record size at load.
+ * side mirrors these constants; it rejects a task walk that is not whole
+ * task_rec records.
  */
 #ifndef __SCXTOP_PROBE_H
 #define __SCXTOP_PROBE_H

@@ -169,8 +169,6 @@ static struct task_ctx *task_ctx_of(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctx, p, 0, 0);
 }
 
-static void charge(struct task_struct *p, u64 now);
-
 /* Band of @p, noting (and announcing) a change since it last queued. */
 static u32 task_band(struct task_struct *p, struct task_ctx *tctx, u64 now)
 {
@@ -435,9 +433,10 @@ void BPF_STRUCT_OPS(prio_dispatch, s32 cpu, struct task_struct *prev)
 	for (band = 0; band < NR_BANDS && band <= prev_band; band++)
 		if (serve_band(cpu, band))
 			return;
-	/* Not charged here: it is charged in full when it stops. (Charging
-	 * here too made same-band wakeup preemption of hogs rarer: the waker's
-	 * p99 under the mixed load went from 0.6x to 1.0x of fair's.) */
+	/* Not charged here: it is charged in full when it stops. (Charging a
+	 * kept prev here too made same-band wakeup preemption of hogs rarer:
+	 * the waker's p99 under the mixed load went from 0.6x to 1.0x of
+	 * fair's.) */
 	if (prev_band < NO_BAND)
 		prev->scx.slice = SCX_SLICE_DFL;
 }
@@ -482,46 +481,34 @@ void BPF_STRUCT_OPS(prio_running, struct task_struct *p)
 }
 
 /*
- * Charge what @p ran since it last started (or was last charged), scaled by
- * weight, and move its band's clock along: rescued tasks run short slices and
- * yielding ones give theirs up early, so the actual run time counts, not the
- * slice. The band's clock follows the furthest task, so tasks that wake after
- * another ran alone for a long time start level with it instead of far behind.
+ * Charge what @p ran since it started, scaled by weight, and move its band's
+ * clock along: rescued tasks run short slices and yielding ones give theirs
+ * up early, so the actual run time counts, not the slice. The band's clock
+ * follows the furthest task, so tasks that wake after another ran alone for a
+ * long time start level with it instead of far behind.
  */
-static void charge(struct task_struct *p, u64 now)
+void BPF_STRUCT_OPS(prio_stopping, struct task_struct *p, bool runnable)
 {
+	struct cpu_ctx *cctx = cpu_ctx_of(scx_bpf_task_cpu(p));
 	struct task_ctx *tctx = task_ctx_of(p);
-	struct cpu_ctx *cctx;
+	u64 now = scx_bpf_now(), start;
 	u32 band;
 	u64 ran;
 
-	if (!tctx || !tctx->run_start_ns || now <= tctx->run_start_ns)
+	if (cctx)
+		cctx->running_band = NO_BAND;
+	if (!tctx)
 		return;
-	ran = now - tctx->run_start_ns;
-	tctx->run_start_ns = now;
+	start = tctx->run_start_ns;
+	tctx->run_start_ns = 0;
+	if (!start || now <= start)
+		return;
+	ran = now - start;
 	tctx->runtime_ns += ran;
 	p->scx.dsq_vtime += ran * 100 / p->scx.weight;
 	band = tctx->band;
 	if (band < NR_BANDS && vtime_before(vtime_now[band], p->scx.dsq_vtime))
 		vtime_now[band] = p->scx.dsq_vtime;
-	/* Wakeup preemption compares against this; keep it current for a task
-	 * that keeps its CPU across slices. */
-	cctx = cpu_ctx_of(scx_bpf_task_cpu(p));
-	if (cctx && cctx->running_band < NO_BAND)
-		cctx->running_vtime = p->scx.dsq_vtime;
-}
-
-void BPF_STRUCT_OPS(prio_stopping, struct task_struct *p, bool runnable)
-{
-	struct cpu_ctx *cctx = cpu_ctx_of(scx_bpf_task_cpu(p));
-	struct task_ctx *tctx;
-
-	if (cctx)
-		cctx->running_band = NO_BAND;
-	charge(p, scx_bpf_now());
-	tctx = task_ctx_of(p);
-	if (tctx)
-		tctx->run_start_ns = 0;
 }
 
 void BPF_STRUCT_OPS(prio_enable, struct task_struct *p)

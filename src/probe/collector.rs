@@ -76,6 +76,25 @@ pub struct TaskRow {
     pub last_cpu: u32,
 }
 
+/// The row of `cpu` in `rows` (kept sorted by CPU), added empty if missing:
+/// each source fills in what it knows about a CPU the others may lack.
+pub fn cpu_row(rows: &mut Vec<CpuRow>, cpu: usize) -> &mut CpuRow {
+    let i = match rows.binary_search_by_key(&cpu, |r| r.cpu) {
+        Ok(i) => i,
+        Err(i) => {
+            rows.insert(
+                i,
+                CpuRow {
+                    cpu,
+                    ..CpuRow::default()
+                },
+            );
+            i
+        }
+    };
+    &mut rows[i]
+}
+
 /// One CPU's rates. Every figure is `None` when its source is unavailable:
 /// nothing is invented.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -183,6 +202,8 @@ impl Collector {
                         ..CpuRow::default()
                     })
                     .collect();
+                // cpu_row() finds rows by binary search.
+                snap.cpus.sort_by_key(|r| r.cpu);
                 snap.unavailable.extend(
                     sample.unavailable.iter().map(|u| format!("cpu {}: {}", u.cpu, u.reason)),
                 );
@@ -232,22 +253,11 @@ impl Collector {
             let switches = rate(&now.cpu_switches, &prev.cpu_switches, cpu);
             let voluntary = rate(&now.cpu_voluntary, &prev.cpu_voluntary, cpu);
             total += switches.unwrap_or(0.0);
-            let row = match snap.cpus.iter_mut().position(|r| r.cpu == cpu) {
-                Some(i) => &mut snap.cpus[i],
-                None => {
-                    snap.cpus.push(CpuRow {
-                        cpu,
-                        ..CpuRow::default()
-                    });
-                    let last = snap.cpus.len() - 1;
-                    &mut snap.cpus[last]
-                }
-            };
+            let row = cpu_row(&mut snap.cpus, cpu);
             row.bpf_switches_per_s = switches;
             row.voluntary_per_s = voluntary;
             row.involuntary_per_s = switches.zip(voluntary).map(|(s, v)| (s - v).max(0.0));
         }
-        snap.cpus.sort_by_key(|r| r.cpu);
         snap.bpf_ctx_switches_per_s = Some(total);
     }
 

@@ -15,6 +15,7 @@ use super::ProbeError;
 use crate::bpf::libbpf_log;
 use crate::bpf::load_error::describe;
 use crate::bpf::owned::Owned;
+use crate::bpf::skel::probe::types::bss as BssData;
 use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
 
 /// Rows in the BPF side's per-CPU arrays (PROBE_MAX_CPUS in probe.h).
@@ -162,18 +163,26 @@ impl SchedProbes {
         }
     }
 
-    pub fn read(&self) -> Result<ProbeReading, ProbeError> {
-        let bss = self
-            .skel
+    fn bss(&self) -> Result<&BssData, ProbeError> {
+        self.skel
             .maps
             .bss_data
             .as_deref()
-            .ok_or_else(|| ProbeError::Bpf("probe .bss is not mapped".into()))?;
+            .ok_or_else(|| ProbeError::Bpf("probe .bss is not mapped".into()))
+    }
+
+    /// Context switches per CPU since attach: the cheap part of `read`.
+    pub fn cpu_switches(&self) -> Result<Vec<u64>, ProbeError> {
+        Ok(read_row(&self.bss()?.cpu_switches[..self.cpus()]))
+    }
+
+    pub fn read(&self) -> Result<ProbeReading, ProbeError> {
+        let bss = self.bss()?;
         let n = self.cpus();
         // Switch counts first, at `at`, so their rates line up with perf's
         // counters read just before; the histogram copies take longer.
         let at = Instant::now();
-        let cpu_switches = read_row(&bss.cpu_switches[..n]);
+        let cpu_switches = self.cpu_switches()?;
         let cpu_voluntary = read_row(&bss.cpu_voluntary[..n]);
         let reading = ProbeReading {
             at,
@@ -207,6 +216,15 @@ impl SchedProbes {
         let mut bytes = Vec::new();
         iter.read_to_end(&mut bytes)
             .map_err(|e| ProbeError::Bpf(format!("reading the task walk: {e}")))?;
+        // A walk that is not whole records means probe.h and this file
+        // disagree on struct task_rec.
+        if bytes.len() % TASK_REC_SIZE != 0 {
+            return Err(ProbeError::Bpf(format!(
+                "the task walk returned {} bytes, not a multiple of the {TASK_REC_SIZE}-byte \
+                 record: probe.h and sched_probes.rs disagree",
+                bytes.len()
+            )));
+        }
         Ok(bytes
             .chunks_exact(TASK_REC_SIZE)
             .filter_map(TaskRecord::parse)

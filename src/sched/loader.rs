@@ -83,7 +83,9 @@ impl Attached {
 
     /// Per-CPU (depth, max depth since the last call) from the built-in
     /// scheduler; `None` for objects without its read_depths program.
-    pub fn read_depths(&self, nr_cpus: usize) -> Option<Vec<(u64, u64)>> {
+    pub fn read_depths(&self) -> Option<Vec<(u64, u64)>> {
+        // The same count the scheduler's nr_cpus was set from (libbpf caches it).
+        let nr_cpus = libbpf_rs::num_possible_cpus().ok()?;
         let prog = self.object.progs_mut().find(|p| p.name() == "read_depths")?;
         prog.test_run(ProgramInput::default()).ok()?;
         let map = self.object.maps().find(|m| m.name() == "cpu_ctx")?;
