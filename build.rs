@@ -49,7 +49,9 @@ fn main() -> anyhow::Result<()> {
     println!("cargo:rerun-if-env-changed=BPF_CLANG");
 
     for (source, name) in SKELETONS.iter().chain(TEST_FIXTURES) {
-        scx_cargo::BpfBuilder::new()?.enable_skel(source, name).build()?;
+        scx_cargo::BpfBuilder::new()?
+            .enable_skel(source, name)
+            .build()?;
     }
     println!(
         "cargo:rustc-env=SCXTOP_TEST_BPF_DIR={}",

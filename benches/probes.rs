@@ -25,12 +25,24 @@ fn scxtop() -> PathBuf {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let mid = v.len() / 2;
-    if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
 }
 
 fn workload(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(scxtop()).arg("workload").args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(scxtop())
+        .arg("workload")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -76,15 +88,24 @@ fn ab(label: &str, args: &[&str], rounds: usize) {
         let with = trips_per_s(args);
         stop(probe);
         ratios.push(with / base);
-        println!("  {label} round {}: {base:.0} vs {with:.0} round trips/s ({:.3})", i + 1, with / base);
+        println!(
+            "  {label} round {}: {base:.0} vs {with:.0} round trips/s ({:.3})",
+            i + 1,
+            with / base
+        );
     }
     let m = median(ratios);
-    println!("{label}: with probes / without = {m:.3} median of {rounds} ({:+.1}%)", (m - 1.0) * 100.0);
+    println!(
+        "{label}: with probes / without = {m:.3} median of {rounds} ({:+.1}%)",
+        (m - 1.0) * 100.0
+    );
 }
 
 fn probe_cost() {
     // SAFETY: plain syscall wrapper; a non-negative return is a new fd we own.
-    let fd = unsafe { libbpf_rs::libbpf_sys::bpf_enable_stats(libbpf_rs::libbpf_sys::BPF_STATS_RUN_TIME) };
+    let fd = unsafe {
+        libbpf_rs::libbpf_sys::bpf_enable_stats(libbpf_rs::libbpf_sys::BPF_STATS_RUN_TIME)
+    };
     assert!(fd >= 0, "BPF_ENABLE_STATS failed (root needed)");
     // SAFETY: fd is fresh from bpf_enable_stats and owned only here; closing
     // it turns the statistics off again.
@@ -103,7 +124,10 @@ fn probe_cost() {
         let (t0, c0) = b.map_or((0, 0), |b| (b.run_time_ns, b.run_cnt));
         let (dt, dc) = (a.run_time_ns - t0, a.run_cnt - c0);
         if dc > 0 {
-            println!("probe cost: {name}: {:.0} ns per event over {dc} events (target <= 150)", dt as f64 / dc as f64);
+            println!(
+                "probe cost: {name}: {:.0} ns per event over {dc} events (target <= 150)",
+                dt as f64 / dc as f64
+            );
         }
     }
 }
@@ -113,8 +137,14 @@ fn no_loss() {
     let w = workload(&["--pin", "0", "--pingpong", "1", "--duration", "60s"]);
     let out = stop(probe);
     let (mut perf, mut bpf, mut events) = (0.0, 0.0, 0.0);
-    for line in out.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
-        let (Some(p), Some(b)) = (line["ctx_switches_per_s"].as_f64(), line["bpf_ctx_switches_per_s"].as_f64()) else {
+    for line in out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let (Some(p), Some(b)) = (
+            line["ctx_switches_per_s"].as_f64(),
+            line["bpf_ctx_switches_per_s"].as_f64(),
+        ) else {
             continue;
         };
         perf += p;
@@ -137,7 +167,15 @@ fn main() {
         .unwrap();
     assert!(status.success());
     probe_cost();
-    ab("pipe ping-pong pinned to CPU 0", &["--pin", "0", "--pingpong", "1", "--duration", "2s"], 7);
-    ab("messaging (4 ping-pong pairs)", &["--pingpong", "4", "--duration", "2s"], 7);
+    ab(
+        "pipe ping-pong pinned to CPU 0",
+        &["--pin", "0", "--pingpong", "1", "--duration", "2s"],
+        7,
+    );
+    ab(
+        "messaging (4 ping-pong pairs)",
+        &["--pingpong", "4", "--duration", "2s"],
+        7,
+    );
     no_loss();
 }

@@ -18,7 +18,11 @@ fn median(mut v: Vec<f64>) -> f64 {
         return f64::NAN;
     }
     let mid = v.len() / 2;
-    if v.len() % 2 == 1 { v[mid] } else { (v[mid - 1] + v[mid]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
 }
 
 fn main() {
@@ -68,7 +72,10 @@ grep '"action":"\(attach\|reload\)"' /tmp/out | sed 's/^/@outcome /'
     let out = Command::new(root.join("tests/vm/run.sh"))
         .env("SCXTOP_BIN", &bin)
         .arg("--file")
-        .arg(format!("{}:/guest-lib.sh", root.join("tests/vm/guest-lib.sh").display()))
+        .arg(format!(
+            "{}:/guest-lib.sh",
+            root.join("tests/vm/guest-lib.sh").display()
+        ))
         .args(["--timeout", "3000", "--"])
         .arg(script)
         .output()

@@ -17,7 +17,11 @@ use scxtop::sched_ext::sysfs::Roots;
 use scxtop::{status, ui, workload};
 
 #[derive(Parser, Debug)]
-#[command(name = "scxtop", version, about = "Monitor and control Linux sched_ext schedulers")]
+#[command(
+    name = "scxtop",
+    version,
+    about = "Monitor and control Linux sched_ext schedulers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

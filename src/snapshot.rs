@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::probe::collector::{cpu_row, Collector, ProbeSnapshot};
+use crate::probe::collector::{Collector, ProbeSnapshot, cpu_row};
 use crate::sched::loader::Attached;
 use crate::sched::{Engine, SchedSource, SchedStatus};
 
@@ -94,9 +94,9 @@ mod tests {
     #[test]
     fn bands_by_nice_match_the_schedulers_weight_cutoffs() {
         const WEIGHT: [u64; 40] = [
-            88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620,
-            6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272,
-            215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+            88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100,
+            4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172,
+            137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
         ];
         for (i, w) in WEIGHT.iter().enumerate() {
             let scx = (w * 100 + 512) / 1024;
@@ -107,7 +107,12 @@ mod tests {
             } else {
                 "normal"
             };
-            assert_eq!(band_of_nice(i as i32 - 20), by_weight, "nice {}", i as i32 - 20);
+            assert_eq!(
+                band_of_nice(i as i32 - 20),
+                by_weight,
+                "nice {}",
+                i as i32 - 20
+            );
         }
     }
 }

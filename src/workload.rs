@@ -91,7 +91,9 @@ pub struct Schedstat {
 
 fn schedstat() -> Schedstat {
     let text = fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let mut f = text.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+    let mut f = text
+        .split_whitespace()
+        .map(|v| v.parse::<u64>().unwrap_or(0));
     Schedstat {
         cpu_ns: f.next().unwrap_or(0),
         run_delay_ns: f.next().unwrap_or(0),
@@ -158,7 +160,12 @@ fn pipe() -> Result<(std::fs::File, std::fs::File), WorkloadError> {
         return Err(WorkloadError::Pipe(std::io::Error::last_os_error()));
     }
     // SAFETY: both fds are fresh from pipe() and owned by nobody else.
-    Ok(unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) })
+    Ok(unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    })
 }
 
 fn gettid() -> i32 {
@@ -201,7 +208,11 @@ fn thread_cpu_ns() -> u64 {
     schedstat().cpu_ns
 }
 
-fn busy_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<BusyResult, WorkloadError> {
+fn busy_loop(
+    nice: i32,
+    deadline: Instant,
+    spec: &WorkloadSpec,
+) -> Result<BusyResult, WorkloadError> {
     prepare_thread(nice, spec.pin, spec.name.as_deref())?;
     let start = Instant::now();
     let cpu_before = thread_cpu_ns();
@@ -223,7 +234,11 @@ fn busy_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<BusyRe
     })
 }
 
-fn waker_loop(nice: i32, deadline: Instant, spec: &WorkloadSpec) -> Result<WakerResult, WorkloadError> {
+fn waker_loop(
+    nice: i32,
+    deadline: Instant,
+    spec: &WorkloadSpec,
+) -> Result<WakerResult, WorkloadError> {
     prepare_thread(nice, spec.pin, spec.name.as_deref())?;
     let mut late_ns: Vec<u64> = Vec::new();
     while Instant::now() < deadline {
@@ -271,7 +286,9 @@ pub fn run(spec: &WorkloadSpec) -> Result<WorkloadResult, WorkloadError> {
             .flat_map(|&(nice, count)| std::iter::repeat_n(nice, count))
             .map(|nice| s.spawn(move || busy_loop(nice, deadline, spec)))
             .collect();
-        let waker = spec.waker.map(|nice| s.spawn(move || waker_loop(nice, deadline, spec)));
+        let waker = spec
+            .waker
+            .map(|nice| s.spawn(move || waker_loop(nice, deadline, spec)));
         let pingpong: Vec<_> = pairs
             .into_iter()
             .flat_map(|((a_rx, a_tx), (b_rx, b_tx))| {

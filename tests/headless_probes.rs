@@ -38,7 +38,10 @@ fn tracefs_instance_is_removed_on_sigterm_and_sigint() {
         assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
         let status = child.wait().unwrap();
         assert!(status.success(), "signal {signal}: {status}");
-        assert!(!Path::new(&dir).exists(), "{dir} left behind after signal {signal}");
+        assert!(
+            !Path::new(&dir).exists(),
+            "{dir} left behind after signal {signal}"
+        );
     }
 }
 
@@ -75,8 +78,15 @@ cat /tmp/out
         .collect();
     assert!(!rescues.is_empty(), "no rescue lines in {lines:?}\n{run}");
     for l in &rescues {
-        assert!(l["ts"].as_f64().unwrap() > 0.0 && l["cpu"].as_u64().unwrap() < 2, "{l}");
+        assert!(
+            l["ts"].as_f64().unwrap() > 0.0 && l["cpu"].as_u64().unwrap() < 2,
+            "{l}"
+        );
     }
     // At most printk_per_sec (10) a second reach the log.
-    assert!(rescues.len() <= 45, "{} rescue lines in ~3 s", rescues.len());
+    assert!(
+        rescues.len() <= 45,
+        "{} rescue lines in ~3 s",
+        rescues.len()
+    );
 }

@@ -66,7 +66,9 @@ fn probe_counts_context_switches_like_proc_stat() {
     let after = ctxt();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v = json_line(&out.stdout);
-    let switches = v["probe"]["switches"].as_u64().unwrap_or_else(|| panic!("{v}"));
+    let switches = v["probe"]["switches"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{v}"));
     let per_cpu: u64 = v["probe"]["per_cpu"]
         .as_array()
         .unwrap()
@@ -88,18 +90,21 @@ fn without_privileges_the_probe_error_says_to_use_sudo() {
     if !require_root("without_privileges_the_probe_error_says_to_use_sudo") {
         return;
     }
-    let out = run(Command::new("setpriv").args([
-        "--reuid=nobody",
-        "--regid=nogroup",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-    ])
-    .arg(scxtop())
-    .args(["status", "--json", "--sample", "50ms"]));
+    let out = run(Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(scxtop())
+        .args(["status", "--json", "--sample", "50ms"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v = json_line(&out.stdout);
-    let err = v["probe"]["error"].as_str().unwrap_or_else(|| panic!("{v}"));
+    let err = v["probe"]["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"));
     assert!(err.contains("sudo"), "{err}");
     assert!(err.contains("CAP_BPF"), "{err}");
 }
@@ -120,13 +125,8 @@ fn headless_without_sched_ext_explains_and_exits_zero() {
         eprintln!("this kernel has sched_ext; the VM tests cover attaching");
         return;
     }
-    let out = run(Command::new(scxtop()).args([
-        "--headless",
-        "--duration",
-        "2s",
-        "--interval",
-        "500ms",
-    ]));
+    let out =
+        run(Command::new(scxtop()).args(["--headless", "--duration", "2s", "--interval", "500ms"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<serde_json::Value> = stdout
@@ -136,7 +136,10 @@ fn headless_without_sched_ext_explains_and_exits_zero() {
     let attach = lines.iter().find(|v| v["action"] == "attach").unwrap();
     assert_eq!(attach["ok"], false);
     let msg = attach["message"].as_str().unwrap();
-    assert!(msg.contains("CONFIG_SCHED_CLASS_EXT") && msg.contains(&release()), "{msg}");
+    assert!(
+        msg.contains("CONFIG_SCHED_CLASS_EXT") && msg.contains(&release()),
+        "{msg}"
+    );
     let snapshots: Vec<_> = lines.iter().filter(|v| v.get("sched").is_some()).collect();
     assert!(snapshots.len() >= 3, "{stdout}");
     for s in snapshots {

@@ -86,8 +86,15 @@ impl Printer {
 
     fn print(&self, count: u32, tag: u32) {
         let mut ctx = [count.to_ne_bytes(), tag.to_ne_bytes()].concat();
-        let prog = self.obj.progs_mut().find(|p| p.name() == "print_lines").unwrap();
-        let input = libbpf_rs::ProgramInput { context_in: Some(&mut ctx), ..Default::default() };
+        let prog = self
+            .obj
+            .progs_mut()
+            .find(|p| p.name() == "print_lines")
+            .unwrap();
+        let input = libbpf_rs::ProgramInput {
+            context_in: Some(&mut ctx),
+            ..Default::default()
+        };
         let out = prog.test_run(input).unwrap();
         assert_eq!(out.return_value, 0);
     }
@@ -101,7 +108,10 @@ fn gettid() -> i32 {
 /// Different for every test and run, so old lines in the global buffer and
 /// other tests' lines never match.
 fn unique_tag() -> u32 {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     nanos ^ (std::process::id() << 20) ^ (gettid() as u32)
 }
 
@@ -110,7 +120,9 @@ fn tag_prefix(tag: u32) -> String {
 }
 
 fn expected(tag: u32, n: u32) -> Vec<String> {
-    (0..n).map(|i| format!("scxtop-test tag={tag} line={i}")).collect()
+    (0..n)
+        .map(|i| format!("scxtop-test tag={tag} line={i}"))
+        .collect()
 }
 
 /// Polls (as the UI does, but faster) until `n` lines with `tag` arrived or
@@ -121,7 +133,11 @@ fn collect(tail: &mut PrintkTail, tag: u32, n: usize) -> Vec<LogLine> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while got.len() < n && Instant::now() < deadline {
         tail.poll().unwrap();
-        got.extend(tail.drain_new().into_iter().filter(|l| l.msg.starts_with(&prefix)));
+        got.extend(
+            tail.drain_new()
+                .into_iter()
+                .filter(|l| l.msg.starts_with(&prefix)),
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     got
@@ -132,7 +148,10 @@ fn msgs(lines: &[LogLine]) -> Vec<String> {
 }
 
 fn thread_comm() -> String {
-    fs::read_to_string(format!("/proc/self/task/{}/comm", gettid())).unwrap().trim_end().to_string()
+    fs::read_to_string(format!("/proc/self/task/{}/comm", gettid()))
+        .unwrap()
+        .trim_end()
+        .to_string()
 }
 
 fn tracefs_mounted() -> bool {
@@ -154,7 +173,10 @@ fn lines_arrive_whole_in_order_from_this_thread() {
     assert!(!tail.is_global());
     let instance = view.instance_of(&tail);
     let enabled = fs::read_to_string(instance.join("set_event")).unwrap();
-    assert_eq!(enabled, "bpf_trace:bpf_trace_printk\n", "only the printk event is enabled");
+    assert_eq!(
+        enabled, "bpf_trace:bpf_trace_printk\n",
+        "only the printk event is enabled"
+    );
 
     let (tag, n) = (unique_tag(), 50);
     printer.print(n, tag);
@@ -170,15 +192,26 @@ fn lines_arrive_whole_in_order_from_this_thread() {
         assert!(l.cpu < cpus, "{l:?}, {cpus} CPUs");
         assert!(l.ts > 0.0, "{l:?}");
     }
-    assert!(got.windows(2).all(|w| w[0].ts <= w[1].ts), "timestamps go back: {got:?}");
+    assert!(
+        got.windows(2).all(|w| w[0].ts <= w[1].ts),
+        "timestamps go back: {got:?}"
+    );
     assert_eq!(tail.lost(), 0);
     // What the tail keeps matches what it handed out.
-    let kept: Vec<_> =
-        tail.lines().iter().filter(|l| l.msg.starts_with(&tag_prefix(tag))).cloned().collect();
+    let kept: Vec<_> = tail
+        .lines()
+        .iter()
+        .filter(|l| l.msg.starts_with(&tag_prefix(tag)))
+        .cloned()
+        .collect();
     assert_eq!(kept, got);
     // Nothing new: the next poll and drain are empty.
     tail.poll().unwrap();
-    assert!(tail.drain_new().iter().all(|l| !l.msg.starts_with(&tag_prefix(tag))));
+    assert!(
+        tail.drain_new()
+            .iter()
+            .all(|l| !l.msg.starts_with(&tag_prefix(tag)))
+    );
 }
 
 #[test]
@@ -191,8 +224,12 @@ fn a_global_trace_pipe_reader_still_gets_every_line() {
     let printer = Printer::load();
     let mut tail = PrintkTail::open(TailOptions::default()).unwrap();
 
-    let out_path =
-        view.dir.path().parent().unwrap().join(format!("printk-global-{}", unique_tag()));
+    let out_path = view
+        .dir
+        .path()
+        .parent()
+        .unwrap()
+        .join(format!("printk-global-{}", unique_tag()));
     let out = fs::File::create(&out_path).unwrap();
     let mut cat = Command::new("cat")
         .arg(view.path().join("trace_pipe"))
@@ -210,7 +247,10 @@ fn a_global_trace_pipe_reader_still_gets_every_line() {
         fs::read_to_string(&out_path)
             .unwrap_or_default()
             .lines()
-            .filter_map(|l| l.split_once("bpf_trace_printk: ").map(|(_, m)| m.to_string()))
+            .filter_map(|l| {
+                l.split_once("bpf_trace_printk: ")
+                    .map(|(_, m)| m.to_string())
+            })
             .filter(|m| m.starts_with(&prefix))
             .collect()
     };
@@ -247,16 +287,27 @@ fn the_instance_goes_away_on_drop_and_on_remove_all_registered() {
     let instance = view.instance_of(&tail);
     assert!(instance.is_dir());
     remove_all_registered();
-    assert!(!instance.exists(), "{} after remove_all_registered", instance.display());
+    assert!(
+        !instance.exists(),
+        "{} after remove_all_registered",
+        instance.display()
+    );
     let err = tail.poll().unwrap_err().to_string();
     assert!(err.contains("closed"), "{err}");
     drop(tail);
     assert!(!instance.exists());
 
     // We unmount only what we mounted, and keep it for other processes' instances.
-    let others = fs::read_dir(view.path().join("instances")).unwrap().next().is_some();
+    let others = fs::read_dir(view.path().join("instances"))
+        .unwrap()
+        .next()
+        .is_some();
     if mounted_before || !others {
-        assert_eq!(tracefs_mounted(), mounted_before, "/sys/kernel/tracing mount restored");
+        assert_eq!(
+            tracefs_mounted(),
+            mounted_before,
+            "/sys/kernel/tracing mount restored"
+        );
     }
 }
 
@@ -267,12 +318,20 @@ fn instances_of_dead_runs_are_removed_on_open() {
     }
     let _serial = serial();
     let view = View::new();
-    let pid_max: u32 =
-        fs::read_to_string("/proc/sys/kernel/pid_max").unwrap().trim().parse().unwrap();
-    let dead = (2..pid_max).rev().find(|p| !Path::new(&format!("/proc/{p}")).exists()).unwrap();
+    let pid_max: u32 = fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let dead = (2..pid_max)
+        .rev()
+        .find(|p| !Path::new(&format!("/proc/{p}")).exists())
+        .unwrap();
     let instances = view.path().join("instances");
-    let stale =
-        [instances.join(format!("scxtop-{dead}")), instances.join(format!("scxtop-{dead}-3"))];
+    let stale = [
+        instances.join(format!("scxtop-{dead}")),
+        instances.join(format!("scxtop-{dead}-3")),
+    ];
     // pid 1 is alive: its instance is not ours to remove.
     let alive = instances.join("scxtop-1");
     let alive_existed = alive.exists();
@@ -300,8 +359,11 @@ fn overruns_are_counted_as_lost() {
     let _serial = serial();
     let view = View::new();
     let printer = Printer::load();
-    let mut tail =
-        PrintkTail::open(TailOptions { capacity: 100_000, ..Default::default() }).unwrap();
+    let mut tail = PrintkTail::open(TailOptions {
+        capacity: 100_000,
+        ..Default::default()
+    })
+    .unwrap();
     // A few pages per CPU, so the burst below overwrites its start.
     fs::write(view.instance_of(&tail).join("buffer_size_kb"), "8").unwrap();
 
@@ -318,11 +380,21 @@ fn overruns_are_counted_as_lost() {
         got.extend(new.into_iter().filter(|l| l.msg.starts_with(&prefix)));
     }
 
-    let numbers: Vec<u32> =
-        got.iter().map(|l| l.msg.rsplit_once("line=").unwrap().1.parse().unwrap()).collect();
-    assert!(!numbers.is_empty() && numbers.len() < n as usize, "got {} of {n}", numbers.len());
+    let numbers: Vec<u32> = got
+        .iter()
+        .map(|l| l.msg.rsplit_once("line=").unwrap().1.parse().unwrap())
+        .collect();
+    assert!(
+        !numbers.is_empty() && numbers.len() < n as usize,
+        "got {} of {n}",
+        numbers.len()
+    );
     assert!(numbers.windows(2).all(|w| w[0] < w[1]), "out of order");
-    assert_eq!(numbers.last(), Some(&(n - 1)), "the newest lines survive an overrun");
+    assert_eq!(
+        numbers.last(),
+        Some(&(n - 1)),
+        "the newest lines survive an overrun"
+    );
     assert!(tail.lost() > 0);
     assert!(
         numbers.len() as u64 + tail.lost() >= n as u64,
@@ -346,7 +418,16 @@ fn a_panic_unwinding_past_the_tail_removes_the_instance() {
         panic!("deliberate, with a tail open");
     });
     assert!(worker.join().is_err(), "the worker panicked");
-    let PipeSource::Instance(path) = rx.recv().unwrap() else { panic!("not an instance") };
-    let instance = view.path().join("instances").join(path.file_name().unwrap());
-    assert!(!instance.exists(), "{} outlived the panic", instance.display());
+    let PipeSource::Instance(path) = rx.recv().unwrap() else {
+        panic!("not an instance")
+    };
+    let instance = view
+        .path()
+        .join("instances")
+        .join(path.file_name().unwrap());
+    assert!(
+        !instance.exists(),
+        "{} outlived the panic",
+        instance.display()
+    );
 }

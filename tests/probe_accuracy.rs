@@ -99,10 +99,18 @@ fn check_switch_rates(stdout: &str, label: &str) {
     let snaps = snapshots(stdout);
     let busy: Vec<(f64, f64)> = snaps
         .iter()
-        .filter_map(|s| Some((s["ctx_switches_per_s"].as_f64()?, s["bpf_ctx_switches_per_s"].as_f64()?)))
+        .filter_map(|s| {
+            Some((
+                s["ctx_switches_per_s"].as_f64()?,
+                s["bpf_ctx_switches_per_s"].as_f64()?,
+            ))
+        })
         .filter(|(perf, _)| *perf > 5_000.0)
         .collect();
-    assert!(busy.len() >= 3, "{label}: too few busy snapshots: {busy:?}\n{stdout}");
+    assert!(
+        busy.len() >= 3,
+        "{label}: too few busy snapshots: {busy:?}\n{stdout}"
+    );
     for (perf, bpf) in &busy {
         assert!(
             (perf - bpf).abs() / perf <= 0.02,
@@ -117,9 +125,17 @@ const STORM: &str = "--pin 0 --pingpong 1 --duration 3s";
 
 fn on_host(workload_args: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let script = scenario(&dir.path().display().to_string(), "--no-attach", workload_args);
+    let script = scenario(
+        &dir.path().display().to_string(),
+        "--no-attach",
+        workload_args,
+    );
     let bin_dir = scxtop().parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = run(Command::new("sh").arg("-c").arg(script).env("PATH", path));
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
@@ -160,7 +176,13 @@ fn vm_probes_match_the_kernel_under_fair_and_ours() {
         assert_eq!(parts.len(), 2, "{label}: {run}");
         check_sleeper(parts[0], label);
         check_switch_rates(parts[1], label);
-        let attached = snapshots(parts[0]).iter().any(|s| s["sched"]["attached"] == true);
-        assert_eq!(attached, label == "vm ours", "{label}: attached = {attached}");
+        let attached = snapshots(parts[0])
+            .iter()
+            .any(|s| s["sched"]["attached"] == true);
+        assert_eq!(
+            attached,
+            label == "vm ours",
+            "{label}: attached = {attached}"
+        );
     }
 }

@@ -52,7 +52,11 @@ cat /tmp/out
         assert!(run.ok, "kernel {series}: {run}");
         assert_eq!(run.get("attached_state"), "enabled", "{run}");
         assert_eq!(run.get("ops"), "scxtop_prio", "{run}");
-        assert_eq!(run.get("busy_ext"), "1", "busy task not in the ext class: {run}");
+        assert_eq!(
+            run.get("busy_ext"),
+            "1",
+            "busy task not in the ext class: {run}"
+        );
         assert_eq!(run.get("detached_state"), "disabled", "{run}");
         let detach = run
             .json_with("action")
@@ -72,7 +76,10 @@ cat /tmp/out
             .expect("no snapshot while attached");
         assert_eq!(attached["sched"]["state"], "enabled");
         assert_eq!(attached["sched"]["ops"], "scxtop_prio");
-        assert!(attached["cpus"].as_array().is_some_and(|c| !c.is_empty()), "{attached}");
+        assert!(
+            attached["cpus"].as_array().is_some_and(|c| !c.is_empty()),
+            "{attached}"
+        );
     }
 }
 
@@ -97,16 +104,26 @@ grep '"event":"exit"' /tmp/out | sed 's/^/@exit_event /'
 "#,
     );
     assert!(run.ok, "{run}");
-    assert_eq!(run.get("state_after"), "enabled", "ejected during the load: {run}");
+    assert_eq!(
+        run.get("state_after"),
+        "enabled",
+        "ejected during the load: {run}"
+    );
     assert!(run.all("exit_event").is_empty(), "kernel exit: {run}");
     let parse = |k: &str| -> serde_json::Value { serde_json::from_str(&run.get(k)).unwrap() };
     let (fair, ours) = (parse("fair"), parse("ours"));
     for busy in ours["busy"].as_array().unwrap() {
         let share = busy["share"].as_f64().unwrap();
         if busy["nice"] == -20 {
-            assert!(share >= 0.9, "nice -20 loop got {share:.2} of a CPU: {ours}");
+            assert!(
+                share >= 0.9,
+                "nice -20 loop got {share:.2} of a CPU: {ours}"
+            );
         } else {
-            assert!(busy["iterations"].as_u64().unwrap() > 0, "nice 19 starved: {ours}");
+            assert!(
+                busy["iterations"].as_u64().unwrap() > 0,
+                "nice 19 starved: {ours}"
+            );
             assert!(share > 0.0, "nice 19 starved: {ours}");
         }
     }
@@ -143,7 +160,11 @@ say state $(cat $SCX/state)
     );
     assert!(run.ok, "{run}");
     assert_eq!(run.get("state"), "disabled", "{run}");
-    assert!(run.num("fallback_cs") <= 100.0, "took {} cs: {run}", run.num("fallback_cs"));
+    assert!(
+        run.num("fallback_cs") <= 100.0,
+        "took {} cs: {run}",
+        run.num("fallback_cs")
+    );
 }
 
 /// A user's scheduler that stalls a task: the kernel ejects it, scxtop says
@@ -224,23 +245,42 @@ say state_after_term $(cat $SCX/state)
     assert!(run.ok, "{run}");
     let msg = |label: &str| -> String {
         assert_eq!(run.get(&format!("{label}_rc")), "0", "{label}: {run}");
-        assert!(run.num(&format!("{label}_snapshots")) >= 2.0, "{label}: {run}");
+        assert!(
+            run.num(&format!("{label}_snapshots")) >= 2.0,
+            "{label}: {run}"
+        );
         let line: serde_json::Value = serde_json::from_str(&run.get(&format!("{label}_msg")))
             .unwrap_or_else(|e| panic!("{label}: {e}: {run}"));
         assert_eq!(line["ok"], false, "{label}: {line}");
         line["message"].as_str().unwrap().to_string()
     };
     let m = msg("missing");
-    assert!(m.contains("/nonexistent.bpf.o") && m.contains("No such file"), "{m}");
+    assert!(
+        m.contains("/nonexistent.bpf.o") && m.contains("No such file"),
+        "{m}"
+    );
     assert!(msg("notelf").contains("not an ELF file"));
     assert!(msg("noops").contains("no struct_ops map"));
     let m = msg("verifier");
-    assert!(m.contains("verifier rejected /fixtures/reject.bpf.o"), "{m}");
-    assert!(m.contains(" | ") || m.len() > 80, "no verifier log lines: {m}");
+    assert!(
+        m.contains("verifier rejected /fixtures/reject.bpf.o"),
+        "{m}"
+    );
+    assert!(
+        m.contains(" | ") || m.len() > 80,
+        "no verifier log lines: {m}"
+    );
     let m = msg("busy");
-    assert!(m.contains("another sched_ext scheduler (scxtop_prio) is attached"), "{m}");
+    assert!(
+        m.contains("another sched_ext scheduler (scxtop_prio) is attached"),
+        "{m}"
+    );
     let line: serde_json::Value = serde_json::from_str(&run.get("nonroot_msg")).unwrap();
     let m = line["message"].as_str().unwrap();
     assert!(m.contains("sudo") && m.contains("CAP_SYS_ADMIN"), "{m}");
-    assert_eq!(run.get("state_after_term"), "disabled", "SIGTERM left it attached: {run}");
+    assert_eq!(
+        run.get("state_after_term"),
+        "disabled",
+        "SIGTERM left it attached: {run}"
+    );
 }

@@ -56,13 +56,19 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(Action::parse_command(a.command()), Ok(Some(a)));
         }
-        assert_eq!(Action::parse_command("  reload \n"), Ok(Some(Action::Reload)));
+        assert_eq!(
+            Action::parse_command("  reload \n"),
+            Ok(Some(Action::Reload))
+        );
         assert_eq!(Action::parse_command(""), Ok(None));
     }
 
     #[test]
     fn unknown_commands_list_the_known_ones() {
         let err = Action::parse_command("explode").unwrap_err();
-        assert!(err.contains("explode") && err.contains("attach, detach"), "{err}");
+        assert!(
+            err.contains("explode") && err.contains("attach, detach"),
+            "{err}"
+        );
     }
 }

@@ -7,11 +7,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::action::Action;
-use super::update::{apply, Outcome};
+use super::update::{Outcome, apply};
 use crate::probe::collector::{Collector, CollectorOptions};
 use crate::sched::{Engine, ExitInfo};
 use crate::snapshot::Snapshot;

@@ -36,7 +36,11 @@ impl Outcome {
 pub fn apply(engine: &mut Engine, action: Action) -> Outcome {
     match action {
         Action::Attach | Action::Reload => {
-            let verb = if action == Action::Attach { "attach" } else { "reload" };
+            let verb = if action == Action::Attach {
+                "attach"
+            } else {
+                "reload"
+            };
             let result = if action == Action::Attach {
                 engine.attach()
             } else {

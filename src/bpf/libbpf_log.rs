@@ -38,7 +38,11 @@ pub fn clear() {
 /// The last `n` captured lines, oldest first.
 pub fn tail(n: usize) -> Vec<String> {
     match LINES.lock() {
-        Ok(lines) => lines.iter().skip(lines.len().saturating_sub(n)).cloned().collect(),
+        Ok(lines) => lines
+            .iter()
+            .skip(lines.len().saturating_sub(n))
+            .cloned()
+            .collect(),
         Err(_) => Vec::new(),
     }
 }

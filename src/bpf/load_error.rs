@@ -46,7 +46,10 @@ pub fn verifier_tail() -> Option<String> {
     if log.is_empty() {
         return None;
     }
-    let tail: Vec<&str> = log[log.len().saturating_sub(TAIL_LINES)..].iter().map(|l| l.trim()).collect();
+    let tail: Vec<&str> = log[log.len().saturating_sub(TAIL_LINES)..]
+        .iter()
+        .map(|l| l.trim())
+        .collect();
     Some(tail.join(" | "))
 }
 
@@ -54,4 +57,3 @@ pub fn verifier_tail() -> Option<String> {
 pub fn last_lines(lines: &[String]) -> String {
     lines.iter().map(|l| format!(" | {}", l.trim())).collect()
 }
-

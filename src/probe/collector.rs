@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use super::histogram::{Histogram, LatencySummary};
 use super::perf_counters::CpuCounters;
 use super::printk_tail::{LogLine, PrintkTail, TailOptions};
-use super::sched_probes::{ProbeReading, SchedProbes, TaskRecord, PRIO_CLASSES, PRIO_RT};
+use super::sched_probes::{PRIO_CLASSES, PRIO_RT, ProbeReading, SchedProbes, TaskRecord};
 use crate::snapshot::band_of_nice;
 
 /// A histogram with its exact maximum; serialized as its summary.
@@ -205,7 +205,10 @@ impl Collector {
                 // cpu_row() finds rows by binary search.
                 snap.cpus.sort_by_key(|r| r.cpu);
                 snap.unavailable.extend(
-                    sample.unavailable.iter().map(|u| format!("cpu {}: {}", u.cpu, u.reason)),
+                    sample
+                        .unavailable
+                        .iter()
+                        .map(|u| format!("cpu {}: {}", u.cpu, u.reason)),
                 );
             }
             Err(e) => snap.unavailable.push(e.clone()),
@@ -246,7 +249,9 @@ impl Collector {
             return;
         };
         let rate = |a: &[u64], b: &[u64], i: usize| {
-            a.get(i).zip(b.get(i)).map(|(x, y)| x.saturating_sub(*y) as f64 / secs)
+            a.get(i)
+                .zip(b.get(i))
+                .map(|(x, y)| x.saturating_sub(*y) as f64 / secs)
         };
         let mut total = 0.0;
         for cpu in 0..now.cpu_switches.len() {
@@ -279,7 +284,9 @@ impl Collector {
             .filter(|t| self.show_self || t.tgid != self.self_tgid)
             .map(|t: &TaskRecord| {
                 let share = match (secs, prev_runtime.get(&t.tid)) {
-                    (Some(s), Some(before)) => t.runtime_ns.saturating_sub(*before) as f64 / 1e9 / s,
+                    (Some(s), Some(before)) => {
+                        t.runtime_ns.saturating_sub(*before) as f64 / 1e9 / s
+                    }
                     _ => 0.0,
                 };
                 TaskRow {
@@ -289,7 +296,11 @@ impl Collector {
                     nice: t.nice(),
                     policy: t.policy,
                     prio: t.prio,
-                    band: if bands { t.nice().map(band_of_nice) } else { None },
+                    band: if bands {
+                        t.nice().map(band_of_nice)
+                    } else {
+                        None
+                    },
                     runtime_ns: t.runtime_ns,
                     runtime_share: share,
                     wait_ns: t.wait_total_ns,
@@ -342,9 +353,10 @@ impl Collector {
             .collect();
         for class in 0..PRIO_RT {
             let band = band_of_nice(class as i32 - 20);
-            if let (Some(slot), Some(h)) =
-                (bands.iter_mut().find(|(b, _)| *b == band), now.prio_hists.get(class))
-            {
+            if let (Some(slot), Some(h)) = (
+                bands.iter_mut().find(|(b, _)| *b == band),
+                now.prio_hists.get(class),
+            ) {
                 slot.1.add(h);
             }
         }

@@ -104,7 +104,11 @@ impl Histogram {
             seen += c;
             if seen >= rank {
                 let (lo, hi) = bounds(b);
-                return Some(if hi == u64::MAX { lo } else { lo + (hi - lo) / 2 });
+                return Some(if hi == u64::MAX {
+                    lo
+                } else {
+                    lo + (hi - lo) / 2
+                });
             }
         }
         None
@@ -133,7 +137,11 @@ impl Histogram {
                 .filter(|(_, c)| **c > 0)
                 .map(|(b, c)| {
                     let (lo, hi) = bounds(b);
-                    let hi_us = if hi == u64::MAX { f64::INFINITY } else { hi as f64 / 1e3 };
+                    let hi_us = if hi == u64::MAX {
+                        f64::INFINITY
+                    } else {
+                        hi as f64 / 1e3
+                    };
                     (lo as f64 / 1e3, hi_us, *c)
                 })
                 .collect(),
@@ -177,7 +185,10 @@ mod tests {
     fn bucket_width_is_at_most_a_sixteenth() {
         for b in 1..BUCKETS - 1 {
             let (lo, hi) = bounds(b);
-            assert!((hi - lo) as f64 / lo as f64 <= 1.0 / 16.0 + 1e-12, "bucket {b}");
+            assert!(
+                (hi - lo) as f64 / lo as f64 <= 1.0 / 16.0 + 1e-12,
+                "bucket {b}"
+            );
         }
     }
 
@@ -186,7 +197,9 @@ mod tests {
     #[test]
     fn percentiles_are_within_the_bucket_error_bound() {
         let mut h = Histogram::default();
-        let samples: Vec<u64> = (0..100_000u64).map(|i| 10_000 + i * 99_900 / 1000).collect();
+        let samples: Vec<u64> = (0..100_000u64)
+            .map(|i| 10_000 + i * 99_900 / 1000)
+            .collect();
         for s in &samples {
             h.record(*s);
         }
@@ -196,7 +209,10 @@ mod tests {
             let truth = sorted[((q * sorted.len() as f64).ceil() as usize) - 1] as f64;
             let got = h.percentile(q).unwrap() as f64;
             let err = (got - truth).abs() / truth;
-            assert!(err <= 1.0 / 32.0 + 1e-9, "q {q}: got {got} truth {truth} err {err}");
+            assert!(
+                err <= 1.0 / 32.0 + 1e-9,
+                "q {q}: got {got} truth {truth} err {err}"
+            );
         }
 
         let mut bi = Histogram::default();
@@ -209,7 +225,10 @@ mod tests {
         let p50 = bi.percentile(0.5).unwrap() as f64;
         let p99 = bi.percentile(0.99).unwrap() as f64;
         assert!((p50 - 5_000.0).abs() / 5_000.0 <= 1.0 / 16.0, "{p50}");
-        assert!((p99 - 2_000_000.0).abs() / 2_000_000.0 <= 1.0 / 16.0, "{p99}");
+        assert!(
+            (p99 - 2_000_000.0).abs() / 2_000_000.0 <= 1.0 / 16.0,
+            "{p99}"
+        );
     }
 
     #[test]

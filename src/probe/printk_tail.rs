@@ -29,7 +29,10 @@ pub enum TailError {
     #[error(
         "bpf_printk tail unavailable: {instance}; the global trace_pipe fallback failed too: {global}"
     )]
-    FallbackFailed { instance: TracefsError, global: TracefsError },
+    FallbackFailed {
+        instance: TracefsError,
+        global: TracefsError,
+    },
     #[error("reading the bpf_printk tail from {from}: {err}")]
     Read { from: PipeSource, err: io::Error },
 }
@@ -52,7 +55,10 @@ pub struct TailOptions {
 
 impl Default for TailOptions {
     fn default() -> Self {
-        Self { global_fallback: false, capacity: 1000 }
+        Self {
+            global_fallback: false,
+            capacity: 1000,
+        }
     }
 }
 
@@ -85,11 +91,19 @@ impl PrintkTail {
     pub fn open(opts: TailOptions) -> Result<Self, TailError> {
         let pipe = match TracePipe::instance(EVENT) {
             Ok(pipe) => pipe,
-            Err(e) if opts.global_fallback && e.global_may_help() => TracePipe::global()
-                .map_err(|global| TailError::FallbackFailed { instance: e, global })?,
+            Err(e) if opts.global_fallback && e.global_may_help() => {
+                TracePipe::global().map_err(|global| TailError::FallbackFailed {
+                    instance: e,
+                    global,
+                })?
+            }
             Err(e) => return Err(TailError::Unavailable(e)),
         };
-        Ok(Self { pipe, buf: vec![0; READ_CHUNK], lines: Lines::new(opts.capacity) })
+        Ok(Self {
+            pipe,
+            buf: vec![0; READ_CHUNK],
+            lines: Lines::new(opts.capacity),
+        })
     }
 
     /// Reads what the kernel has (without blocking) into the ring; returns
@@ -104,7 +118,10 @@ impl PrintkTail {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
-                    return Err(TailError::Read { from: self.pipe.source().clone(), err });
+                    return Err(TailError::Read {
+                        from: self.pipe.source().clone(),
+                        err,
+                    });
                 }
             };
             total += n;
@@ -209,7 +226,9 @@ fn push_bounded(ring: &mut VecDeque<LogLine>, capacity: usize, line: LogLine) {
 /// Parses one trace_pipe line; `None` for other events and garbage.
 pub fn parse_trace_line(line: &str) -> Option<TraceLine> {
     // A printk first: its message may itself read "[LOST 1 EVENTS]".
-    parse_printk(line).map(TraceLine::Printk).or_else(|| parse_lost(line).map(TraceLine::Lost))
+    parse_printk(line)
+        .map(TraceLine::Printk)
+        .or_else(|| parse_lost(line).map(TraceLine::Lost))
 }
 
 /// `CPU:3 [LOST 12 EVENTS]` (the `CPU:N` part optional).
@@ -223,7 +242,10 @@ fn parse_lost(line: &str) -> Option<u64> {
         }
         None => line,
     };
-    rest.strip_prefix("[LOST ")?.strip_suffix(" EVENTS]")?.parse().ok()
+    rest.strip_prefix("[LOST ")?
+        .strip_suffix(" EVENTS]")?
+        .parse()
+        .ok()
 }
 
 /// `<comm>-<pid> [(<tgid>)] [<cpu>] [<flags>] <ts>: bpf_trace_printk: <msg>`.
@@ -255,7 +277,9 @@ fn parse_at(line: &str, open: usize) -> Option<LogLine> {
 
 /// `(   1234)` or `(-------)` after the pid when the record-tgid option is on.
 fn strip_tgid(head: &str) -> &str {
-    let Some(inner) = head.strip_suffix(')') else { return head };
+    let Some(inner) = head.strip_suffix(')') else {
+        return head;
+    };
     match inner.rsplit_once('(') {
         Some((before, tgid)) if tgid.trim().bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
             before.trim_end()
@@ -321,7 +345,10 @@ mod tests {
         let l = printk("  my-app worker-3-77 [000] ....1  5.000001: bpf_trace_printk: x");
         assert_eq!((l.comm.as_str(), l.pid, l.cpu), ("my-app worker-3", 77, 0));
         let l = printk("a [1] b-5 [002] d.h1. 9.5: bpf_trace_printk: y");
-        assert_eq!((l.comm.as_str(), l.pid, l.cpu, l.ts), ("a [1] b", 5, 2, 9.5));
+        assert_eq!(
+            (l.comm.as_str(), l.pid, l.cpu, l.ts),
+            ("a [1] b", 5, 2, 9.5)
+        );
         let l = printk("x-1 [2] y-6 [003] ..... 1.0: bpf_trace_printk: z");
         assert_eq!((l.comm.as_str(), l.pid, l.cpu), ("x-1 [2] y", 6, 3));
         let l = printk("          <idle>-0       [000] d.s3.   1.0: bpf_trace_printk: idle");
@@ -334,7 +361,10 @@ mod tests {
         assert_eq!(printk("c-1 [000] dNh2 2.5: bpf_trace_printk: m").ts, 2.5);
         assert_eq!(printk("c-1 [000] dNhs2.. 2.5: bpf_trace_printk: m").ts, 2.5);
         // Counter clocks print integers.
-        assert_eq!(printk("c-1 [000] .... 123456: bpf_trace_printk: m").ts, 123456.0);
+        assert_eq!(
+            printk("c-1 [000] .... 123456: bpf_trace_printk: m").ts,
+            123456.0
+        );
     }
 
     #[test]
@@ -355,8 +385,14 @@ mod tests {
 
     #[test]
     fn lost_lines_count() {
-        assert_eq!(parse_trace_line("CPU:1 [LOST 42 EVENTS]"), Some(TraceLine::Lost(42)));
-        assert_eq!(parse_trace_line("[LOST 7 EVENTS]"), Some(TraceLine::Lost(7)));
+        assert_eq!(
+            parse_trace_line("CPU:1 [LOST 42 EVENTS]"),
+            Some(TraceLine::Lost(42))
+        );
+        assert_eq!(
+            parse_trace_line("[LOST 7 EVENTS]"),
+            Some(TraceLine::Lost(7))
+        );
         assert_eq!(parse_trace_line("CPU:x [LOST 7 EVENTS]"), None);
         assert_eq!(parse_trace_line("CPU:1 [LOST many EVENTS]"), None);
     }
@@ -392,10 +428,17 @@ mod tests {
     #[test]
     fn splits_reads_into_lines_and_keeps_fragments() {
         let mut t = Lines::new(10);
-        assert_eq!(t.feed(b"c-1 [000] ..... 1.0: bpf_trace_printk: one\nc-2 [00"), 1);
+        assert_eq!(
+            t.feed(b"c-1 [000] ..... 1.0: bpf_trace_printk: one\nc-2 [00"),
+            1
+        );
         assert_eq!(t.feed(b"1] ..... 2.0: bpf_trace_printk: tw"), 0);
         assert_eq!(t.feed(b"o\n\ngarbage\nCPU:0 [LOST 5 EVENTS]\n"), 1);
-        let msgs: Vec<_> = t.ring.iter().map(|l| (l.pid, l.cpu, l.msg.as_str())).collect();
+        let msgs: Vec<_> = t
+            .ring
+            .iter()
+            .map(|l| (l.pid, l.cpu, l.msg.as_str()))
+            .collect();
         assert_eq!(msgs, [(1, 0, "one"), (2, 1, "two")]);
         assert_eq!(t.lost, 5);
     }
@@ -405,7 +448,10 @@ mod tests {
         let mut t = Lines::new(10);
         t.feed(b"c\xff-3 [000] ..... 1.0: bpf_trace_printk: a\xfe\xc3b\n");
         let l = &t.ring[0];
-        assert_eq!((l.comm.as_str(), l.msg.as_str()), ("c\u{fffd}", "a\u{fffd}\u{fffd}b"));
+        assert_eq!(
+            (l.comm.as_str(), l.msg.as_str()),
+            ("c\u{fffd}", "a\u{fffd}\u{fffd}b")
+        );
         // A multi-byte character split across reads survives.
         t.feed(b"c-3 [000] ..... 1.0: bpf_trace_printk: \xc3");
         t.feed(b"\xa9\n");
@@ -434,8 +480,10 @@ mod tests {
     fn json_keys_are_fixed() {
         let l = printk("c-1 [002] ..... 1.5: bpf_trace_printk: m");
         let v = serde_json::to_value(&l).ok();
-        let keys: Option<Vec<String>> =
-            v.as_ref().and_then(|v| v.as_object()).map(|o| o.keys().cloned().collect());
+        let keys: Option<Vec<String>> = v
+            .as_ref()
+            .and_then(|v| v.as_object())
+            .map(|o| o.keys().cloned().collect());
         let mut keys = keys.unwrap_or_default();
         keys.sort();
         assert_eq!(keys, ["comm", "cpu", "msg", "pid", "ts"]);
@@ -461,6 +509,9 @@ mod tests {
             source: io::Error::from_raw_os_error(libc::EACCES),
             hint: "run scxtop as root",
         });
-        assert!(!denied.to_string().contains("fallback"), "the global pipe needs root too");
+        assert!(
+            !denied.to_string().contains("fallback"),
+            "the global pipe needs root too"
+        );
     }
 }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Iter, OpenObject};
 
-use super::histogram::{Histogram, BUCKETS};
 use super::ProbeError;
+use super::histogram::{BUCKETS, Histogram};
 use crate::bpf::libbpf_log;
 use crate::bpf::load_error::describe;
 use crate::bpf::owned::Owned;
@@ -136,7 +136,9 @@ fn read_row(src: &[u64]) -> Vec<u64> {
     // SAFETY: every pointer comes from a live slice element; u64 reads are
     // atomic on the architectures BPF runs on, and tearing across elements
     // only skews a count by a sample.
-    src.iter().map(|v| unsafe { ptr::read_volatile(v) }).collect()
+    src.iter()
+        .map(|v| unsafe { ptr::read_volatile(v) })
+        .collect()
 }
 
 impl SchedProbes {

@@ -24,13 +24,28 @@ const INSTANCE_PREFIX: &str = "scxtop-";
 #[derive(Debug, thiserror::Error)]
 pub enum TracefsError {
     #[error("tracefs is not mounted and mounting it at {TRACEFS} failed ({source}): {hint}")]
-    Mount { source: io::Error, hint: &'static str },
+    Mount {
+        source: io::Error,
+        hint: &'static str,
+    },
     #[error("cannot create tracefs instance {path} ({source}): {hint}")]
-    Instance { path: PathBuf, source: io::Error, hint: &'static str },
+    Instance {
+        path: PathBuf,
+        source: io::Error,
+        hint: &'static str,
+    },
     #[error("cannot enable {path} ({source}): {hint}")]
-    Event { path: PathBuf, source: io::Error, hint: &'static str },
+    Event {
+        path: PathBuf,
+        source: io::Error,
+        hint: &'static str,
+    },
     #[error("cannot open {path} ({source}): {hint}")]
-    Open { path: PathBuf, source: io::Error, hint: &'static str },
+    Open {
+        path: PathBuf,
+        source: io::Error,
+        hint: &'static str,
+    },
 }
 
 impl TracefsError {
@@ -69,7 +84,11 @@ impl std::fmt::Display for PipeSource {
         match self {
             Self::Instance(p) => write!(f, "tracefs instance {}", p.display()),
             Self::Global(p) => {
-                write!(f, "global {} (shared: other readers miss the lines we read)", p.display())
+                write!(
+                    f,
+                    "global {} (shared: other readers miss the lines we read)",
+                    p.display()
+                )
             }
         }
     }
@@ -91,7 +110,10 @@ struct Registry {
     we_mounted: bool,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { live: Vec::new(), we_mounted: false });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    live: Vec::new(),
+    we_mounted: false,
+});
 static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn registry() -> MutexGuard<'static, Registry> {
@@ -131,7 +153,9 @@ impl TracePipe {
         // Taken by a live process of another pid namespace with our pid
         // number (tracefs is not namespaced): try the next name.
         for _ in 0..8 {
-            let Err(TracefsError::Instance { source, .. }) = &opened else { break };
+            let Err(TracefsError::Instance { source, .. }) = &opened else {
+                break;
+            };
             if source.kind() != io::ErrorKind::AlreadyExists {
                 break;
             }
@@ -142,8 +166,14 @@ impl TracePipe {
             Ok(file) => {
                 let pipe = Arc::new(Mutex::new(Some(file)));
                 let instance = Some((path.clone(), event));
-                reg.live.push(Live { pipe: Arc::clone(&pipe), instance });
-                Ok(Self { pipe, source: PipeSource::Instance(path) })
+                reg.live.push(Live {
+                    pipe: Arc::clone(&pipe),
+                    instance,
+                });
+                Ok(Self {
+                    pipe,
+                    source: PipeSource::Instance(path),
+                })
             }
             Err(e) => {
                 maybe_unmount(&mut reg);
@@ -160,8 +190,14 @@ impl TracePipe {
         match open_pipe(&path) {
             Ok(file) => {
                 let pipe = Arc::new(Mutex::new(Some(file)));
-                reg.live.push(Live { pipe: Arc::clone(&pipe), instance: None });
-                Ok(Self { pipe, source: PipeSource::Global(path) })
+                reg.live.push(Live {
+                    pipe: Arc::clone(&pipe),
+                    instance: None,
+                });
+                Ok(Self {
+                    pipe,
+                    source: PipeSource::Global(path),
+                })
             }
             Err(e) => {
                 maybe_unmount(&mut reg);
@@ -188,7 +224,11 @@ impl TracePipe {
 impl Drop for TracePipe {
     fn drop(&mut self) {
         let mut reg = registry();
-        if let Some(i) = reg.live.iter().position(|l| Arc::ptr_eq(&l.pipe, &self.pipe)) {
+        if let Some(i) = reg
+            .live
+            .iter()
+            .position(|l| Arc::ptr_eq(&l.pipe, &self.pipe))
+        {
             let live = reg.live.swap_remove(i);
             teardown(&live);
         }
@@ -200,7 +240,9 @@ impl Drop for TracePipe {
 /// unmounts tracefs if we mounted it), for panic hooks and signal paths.
 /// The owners' later drops find nothing left to do, and their reads fail.
 pub fn remove_all_registered() {
-    let Some(mut reg) = lock_patiently(&REGISTRY) else { return };
+    let Some(mut reg) = lock_patiently(&REGISTRY) else {
+        return;
+    };
     for live in std::mem::take(&mut reg.live) {
         teardown(&live);
     }
@@ -229,7 +271,10 @@ fn open_instance(path: &Path, event: &str) -> Result<File, TracefsError> {
     let opened = fs::write(&enable, "1")
         .map_err(|source| TracefsError::Event {
             path: enable.clone(),
-            hint: hint(&source, "this kernel lacks the event (is CONFIG_BPF_EVENTS set?)"),
+            hint: hint(
+                &source,
+                "this kernel lacks the event (is CONFIG_BPF_EVENTS set?)",
+            ),
             source,
         })
         .and_then(|()| open_pipe(&path.join("trace_pipe")));
@@ -240,13 +285,15 @@ fn open_instance(path: &Path, event: &str) -> Result<File, TracefsError> {
 }
 
 fn open_pipe(path: &Path) -> Result<File, TracefsError> {
-    OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(|source| {
-        TracefsError::Open {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|source| TracefsError::Open {
             path: path.to_path_buf(),
             hint: hint(&source, "check that tracefs works on this kernel"),
             source,
-        }
-    })
+        })
 }
 
 /// Best effort: cleanup has no one to report to, and a missing directory
@@ -271,14 +318,20 @@ fn remove_instance(dir: &Path, event: Option<&str>) {
 /// Instances named for a scxtop process that is gone (SIGKILLed runs), or for
 /// this process but not ours (a dead run whose pid we reused).
 fn remove_stale_instances(reg: &Registry) {
-    let Ok(entries) = fs::read_dir(Path::new(TRACEFS).join("instances")) else { return };
+    let Ok(entries) = fs::read_dir(Path::new(TRACEFS).join("instances")) else {
+        return;
+    };
     let me = std::process::id();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(instance_pid) else { continue };
+        let Some(pid) = name.to_str().and_then(instance_pid) else {
+            continue;
+        };
         let path = entry.path();
         let stale = if pid == me {
-            !reg.live.iter().any(|l| l.instance.as_ref().is_some_and(|(p, _)| *p == path))
+            !reg.live
+                .iter()
+                .any(|l| l.instance.as_ref().is_some_and(|(p, _)| *p == path))
         } else {
             !Path::new("/proc").join(pid.to_string()).exists()
         };
@@ -322,7 +375,10 @@ fn ensure_mounted(reg: &mut Registry) -> Result<(), TracefsError> {
     };
     if rc != 0 {
         let source = io::Error::last_os_error();
-        let hint = hint(&source, "mount it: mount -t tracefs tracefs /sys/kernel/tracing");
+        let hint = hint(
+            &source,
+            "mount it: mount -t tracefs tracefs /sys/kernel/tracing",
+        );
         return Err(TracefsError::Mount { source, hint });
     }
     reg.we_mounted = true;

@@ -5,21 +5,28 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::sync::OnceLock;
 
-use libbpf_rs::btf::types::{DataSec, Enum, Enum64, Var};
 use libbpf_rs::btf::Btf;
+use libbpf_rs::btf::types::{DataSec, Enum, Enum64, Var};
 use libbpf_rs::{AsRawLibbpf, OpenObject};
 
 /// Every `SCX_*` enumerator of the running kernel, by name. Empty when the
 /// kernel has no BTF (then nothing sched_ext can load anyway).
 pub fn kernel_scx_enums() -> &'static HashMap<String, u64> {
     static ENUMS: OnceLock<HashMap<String, u64>> = OnceLock::new();
-    ENUMS.get_or_init(|| Btf::from_vmlinux().map(|btf| scx_enums_of(&btf)).unwrap_or_default())
+    ENUMS.get_or_init(|| {
+        Btf::from_vmlinux()
+            .map(|btf| scx_enums_of(&btf))
+            .unwrap_or_default()
+    })
 }
 
 fn scx_enums_of(btf: &Btf<'_>) -> HashMap<String, u64> {
     let mut out = HashMap::new();
     let mut keep = |name: Option<&OsStr>, value: u64| {
-        if let Some(name) = name.and_then(OsStr::to_str).filter(|n| n.starts_with("SCX_")) {
+        if let Some(name) = name
+            .and_then(OsStr::to_str)
+            .filter(|n| n.starts_with("SCX_"))
+        {
             out.insert(name.to_string(), value);
         }
     };

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 pub enum SchedError {
     #[error("cannot attach a scheduler: {reason}")]
     Unsupported { reason: String },
-    #[error(
-        "another sched_ext scheduler ({ops}) is attached: stop its loader first, then attach"
-    )]
+    #[error("another sched_ext scheduler ({ops}) is attached: stop its loader first, then attach")]
     Busy { ops: String },
     #[error("a scheduler is already attached by scxtop: detach it first (d)")]
     AlreadyAttached,

@@ -92,8 +92,15 @@ mod tests {
         assert_eq!(info.code, 7);
         assert_eq!(info.reason, "runnable task stall");
         assert_eq!(info.msg, "t 42 stuck");
-        assert!(info.summary().starts_with("prio exited: "), "{}", info.summary());
-        assert!(info.summary().ends_with("(runnable task stall): t 42 stuck"));
+        assert!(
+            info.summary().starts_with("prio exited: "),
+            "{}",
+            info.summary()
+        );
+        assert!(
+            info.summary()
+                .ends_with("(runnable task stall): t 42 stuck")
+        );
     }
 
     #[test]

@@ -86,6 +86,9 @@ mod tests {
                 .unwrap();
         assert_eq!(name, "stall");
         assert_eq!(reason, "runnable task stall");
-        assert_eq!(disabled_reason("sched_ext: BPF scheduler \"x\" enabled"), None);
+        assert_eq!(
+            disabled_reason("sched_ext: BPF scheduler \"x\" enabled"),
+            None
+        );
     }
 }

@@ -9,7 +9,7 @@ use libbpf_rs::{
 };
 
 use super::btf::{kernel_scx_enums, open_object_vars, section_vars};
-use super::exit_info::{parse_uei, ExitInfo, UEI_SIZE};
+use super::exit_info::{ExitInfo, UEI_SIZE, parse_uei};
 use super::{SchedError, SchedSource};
 use crate::bpf::libbpf_log;
 use crate::bpf::load_error::{last_lines, verifier_tail};
@@ -58,7 +58,10 @@ impl Attached {
     /// The exit the scheduler recorded, once it has exited.
     pub fn exit_info(&self) -> Option<ExitInfo> {
         let loc = self.uei.as_ref()?;
-        let map = self.object.maps().find(|m| m.name().to_string_lossy() == loc.data_map)?;
+        let map = self
+            .object
+            .maps()
+            .find(|m| m.name().to_string_lossy() == loc.data_map)?;
         let data = map.lookup(&0u32.to_ne_bytes(), MapFlags::ANY).ok()??;
         parse_uei(data.get(loc.offset..loc.offset + UEI_SIZE)?, &self.ops_name)
     }
@@ -78,7 +81,8 @@ impl Attached {
             return false;
         };
         let value = u32::from(on).to_ne_bytes();
-        map.update(&0u32.to_ne_bytes(), &value, MapFlags::ANY).is_ok()
+        map.update(&0u32.to_ne_bytes(), &value, MapFlags::ANY)
+            .is_ok()
     }
 
     /// Per-CPU (depth, max depth since the last call) from the built-in
@@ -86,7 +90,10 @@ impl Attached {
     pub fn read_depths(&self) -> Option<Vec<(u64, u64)>> {
         // The same count the scheduler's nr_cpus was set from (libbpf caches it).
         let nr_cpus = libbpf_rs::num_possible_cpus().ok()?;
-        let prog = self.object.progs_mut().find(|p| p.name() == "read_depths")?;
+        let prog = self
+            .object
+            .progs_mut()
+            .find(|p| p.name() == "read_depths")?;
         prog.test_run(ProgramInput::default()).ok()?;
         let map = self.object.maps().find(|m| m.name() == "cpu_ctx")?;
         (0..nr_cpus as u32)
@@ -94,7 +101,9 @@ impl Attached {
                 let v = map.lookup(&cpu.to_ne_bytes(), MapFlags::ANY).ok()??;
                 // struct cpu_ctx { u64 depth_max_live; u64 depth; u64 depth_max; ... }
                 let word = |i: usize| -> Option<u64> {
-                    Some(u64::from_ne_bytes(v.get(i * 8..i * 8 + 8)?.try_into().ok()?))
+                    Some(u64::from_ne_bytes(
+                        v.get(i * 8..i * 8 + 8)?.try_into().ok()?,
+                    ))
                 };
                 Some((word(1)?, word(2)?))
             })
@@ -107,7 +116,9 @@ impl Attached {
         let map = self.object.maps().find(|m| m.name() == "band_stats")?;
         (0..map.max_entries())
             .map(|band| {
-                let per_cpu = map.lookup_percpu(&band.to_ne_bytes(), MapFlags::ANY).ok()??;
+                let per_cpu = map
+                    .lookup_percpu(&band.to_ne_bytes(), MapFlags::ANY)
+                    .ok()??;
                 let mut sum = [0u64; 5];
                 for v in per_cpu {
                     for (i, slot) in sum.iter_mut().enumerate() {
@@ -215,7 +226,9 @@ fn ensure_kernel_free(roots: &Roots) -> Result<(), SchedError> {
     match roots.read_support()? {
         Support::Unsupported { reason } => Err(SchedError::Unsupported { reason }),
         Support::Supported(s) if s.state != ScxState::Disabled => Err(SchedError::Busy {
-            ops: s.ops.unwrap_or_else(|| format!("state {}", s.state.as_str())),
+            ops: s
+                .ops
+                .unwrap_or_else(|| format!("state {}", s.state.as_str())),
         }),
         Support::Supported(_) => Ok(()),
     }
@@ -254,7 +267,10 @@ fn configure_built_in(open: &mut OpenObject, options: &BuiltInOptions) -> Result
             .ok_or_else(|| format!("built-in scheduler lacks the setting {name}"))
     };
     let writes = vec![
-        (offset_of("nr_cpus")?, (nr_cpus as u32).to_ne_bytes().to_vec()),
+        (
+            offset_of("nr_cpus")?,
+            (nr_cpus as u32).to_ne_bytes().to_vec(),
+        ),
         (offset_of("starve_ns")?, starve_ns.to_ne_bytes().to_vec()),
     ];
     write_rodata(open, &writes);
@@ -338,7 +354,9 @@ fn attach_other_programs(object: &Object, what: &str) -> Result<Vec<Link>, Sched
 
 fn find_uei(object: &Object) -> Option<UeiLocation> {
     let btf = object.btf().ok()??;
-    let var = section_vars(&btf, ".data").into_iter().find(|v| v.name == "uei")?;
+    let var = section_vars(&btf, ".data")
+        .into_iter()
+        .find(|v| v.name == "uei")?;
     let data_map = object
         .maps()
         .map(|m| m.name().to_string_lossy().into_owned())

@@ -74,7 +74,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = SchedSource::File(dir.path().join("nope.bpf.o"));
         let err = missing.read().unwrap_err().to_string();
-        assert!(err.contains("nope.bpf.o") && err.contains("--scheduler"), "{err}");
+        assert!(
+            err.contains("nope.bpf.o") && err.contains("--scheduler"),
+            "{err}"
+        );
 
         let text = dir.path().join("notes.bpf.o");
         std::fs::write(&text, "hello").unwrap();

@@ -33,7 +33,8 @@ pub fn require_root(test: &str) -> bool {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"))
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -61,7 +62,10 @@ pub fn require_vm(test: &str) -> bool {
     if have_qemu {
         return true;
     }
-    assert!(!in_ci(), "{test}: CI must have qemu (scripts/install-deps.sh --test)");
+    assert!(
+        !in_ci(),
+        "{test}: CI must have qemu (scripts/install-deps.sh --test)"
+    );
     eprintln!("{test}: skipped, no qemu (run scripts/install-deps.sh --test)");
     false
 }
@@ -132,7 +136,11 @@ impl GuestRun {
 
 impl std::fmt::Display for GuestRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -162,5 +170,8 @@ pub fn vm_script(series: &str, script: &str) -> GuestRun {
 }
 
 pub fn default_kernel() -> String {
-    vm_kernels().into_iter().next().unwrap_or_else(|| panic!("the harness offers no kernel"))
+    vm_kernels()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("the harness offers no kernel"))
 }
