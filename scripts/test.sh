@@ -14,6 +14,7 @@ scripts/install-deps.sh --test
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+cargo fmt --check
 cargo build --locked --all-targets
 cargo clippy --locked --all-targets --quiet -- -D warnings
 # VM tests share a 2-core machine with TCG guests: two test threads at most.
