@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job in one command: install what scxtop needs, build it, run it.
 #
-# Usage: sudo scripts/run.sh [SCXTOP ARGS...]      (default: status)
+# Usage (as root): scripts/run.sh [SCXTOP ARGS...]      (default: status)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

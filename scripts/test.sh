@@ -3,7 +3,7 @@
 # unit, host integration and VM tests (the VM boots real sched_ext kernels in
 # qemu), and the VM harness' own self-test. .ci/run calls exactly this.
 #
-# Usage: sudo scripts/test.sh
+# Usage (as root): scripts/test.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
