@@ -51,4 +51,11 @@ fi
 
 if [[ ${1:-} == --test ]]; then
     tests/vm/install-deps.sh
+    # The end-to-end tests drive the live view inside tmux.
+    if ! command -v tmux >/dev/null; then
+        echo "install-deps: installing tmux" >&2
+        apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 tmux </dev/null >&2 ||
+            { apt-get update -q -o DPkg::Lock::Timeout=300 </dev/null >&2 &&
+                apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 tmux </dev/null >&2; }
+    fi
 fi

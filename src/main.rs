@@ -2,17 +2,19 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use scxtop::app::headless::{self, HeadlessOptions};
+use scxtop::app::tui::{self, TuiOptions};
+use scxtop::app::worker::WorkerOptions;
 use scxtop::bpf::libbpf_log;
 use scxtop::probe::collector::CollectorOptions;
 use scxtop::probe::tracefs;
+use scxtop::sched::SchedSource;
 use scxtop::sched::loader::BuiltInOptions;
-use scxtop::sched::{Engine, SchedSource};
 use scxtop::sched_ext::sysfs::Roots;
 use scxtop::{status, ui, workload};
 
@@ -132,33 +134,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(path) => SchedSource::File(path),
         None => SchedSource::BuiltIn,
     };
-    let options = BuiltInOptions {
-        starve: cli.starve_after,
-        printk: cli.printk,
+    let worker = WorkerOptions {
+        source,
+        builtin: BuiltInOptions {
+            starve: cli.starve_after,
+            printk: cli.printk,
+        },
+        roots: Roots::default(),
+        interval: cli.interval,
+        attach_at_start: !cli.no_attach,
+        collector: CollectorOptions {
+            show_self: cli.show_self,
+            printk_global_fallback: cli.printk_global_pipe,
+        },
+        started: Instant::now(),
     };
-    let mut engine = Engine::new(source, options, Roots::default());
-
-    if !cli.headless {
-        eprintln!("scxtop: the live view is not built yet; use --headless or `scxtop status`");
-        return Ok(ExitCode::from(2));
-    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the event loop")?;
-    runtime.block_on(headless::run(
-        &mut engine,
-        HeadlessOptions {
+    // Both front ends stop the worker before returning, which detaches our
+    // scheduler and removes the tracefs instance.
+    if cli.headless {
+        runtime.block_on(headless::run(HeadlessOptions {
             duration: cli.duration,
-            interval: cli.interval,
-            attach_at_start: !cli.no_attach,
-            collector: CollectorOptions {
-                show_self: cli.show_self,
-                printk_global_fallback: cli.printk_global_pipe,
-            },
-        },
-    ))?;
-    // Dropping the engine detaches our scheduler before we exit.
-    drop(engine);
+            worker,
+        }))?;
+    } else {
+        runtime.block_on(tui::run(TuiOptions {
+            duration: cli.duration,
+            worker,
+        }))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

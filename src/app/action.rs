@@ -1,34 +1,83 @@
-//! Everything a user can ask for. Keys and headless commands both become one
-//! of these.
+//! Everything that can change scxtop's state. Keys (see `keymap`), headless
+//! commands and the worker's reports all become one of these; `update::update`
+//! is the only place that applies them.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use super::engine_ops::Outcome;
+use crate::sched::ExitInfo;
+use crate::snapshot::Snapshot;
+
+#[derive(Clone, Debug)]
 pub enum Action {
+    // The scheduler (these are also the headless commands).
     Attach,
     Detach,
     Reload,
     TogglePrintk,
     Quit,
+
+    // The view.
+    ToggleHelp,
+    FocusNext,
+    FocusPrev,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    CycleSort,
+    ReverseSort,
+    StartFilter,
+    FilterChar(char),
+    FilterBackspace,
+    /// Enter while typing a filter: keep it and go back to the keys.
+    FilterDone,
+    /// Esc: close help, stop typing, clear the filter.
+    Escape,
+    TogglePause,
+    Faster,
+    Slower,
+    CycleHistSource,
+    ToggleBaseline,
+
+    // From the worker.
+    Snapshot(Box<Snapshot>),
+    Done(Box<Outcome>),
+    KernelExit(Box<ExitInfo>),
 }
 
+/// The scheduler actions, which the worker carries out; each has a headless
+/// command word.
+pub const SCHEDULER_ACTIONS: [Action; 5] = [
+    Action::Attach,
+    Action::Detach,
+    Action::Reload,
+    Action::TogglePrintk,
+    Action::Quit,
+];
+
 impl Action {
-    /// The headless command for this action, one per stdin line.
-    pub fn command(self) -> &'static str {
-        match self {
+    /// The headless command for a scheduler action.
+    pub fn command(&self) -> Option<&'static str> {
+        Some(match self {
             Self::Attach => "attach",
             Self::Detach => "detach",
             Self::Reload => "reload",
             Self::TogglePrintk => "printk",
             Self::Quit => "quit",
-        }
+            _ => return None,
+        })
     }
 
-    const ALL: [Self; 5] = [
-        Self::Attach,
-        Self::Detach,
-        Self::Reload,
-        Self::TogglePrintk,
-        Self::Quit,
-    ];
+    /// Whether the worker (the engine) carries this action out.
+    pub fn is_scheduler_action(&self) -> bool {
+        matches!(
+            self,
+            Self::Attach | Self::Detach | Self::Reload | Self::TogglePrintk
+        )
+    }
 
     /// Parses one headless command line; blank lines are `Ok(None)`.
     pub fn parse_command(line: &str) -> Result<Option<Self>, String> {
@@ -36,12 +85,15 @@ impl Action {
         if word.is_empty() {
             return Ok(None);
         }
-        Self::ALL
+        SCHEDULER_ACTIONS
             .into_iter()
-            .find(|a| a.command() == word)
+            .find(|a| a.command() == Some(word))
             .map(Some)
             .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.iter().map(|a| a.command()).collect();
+                let known: Vec<&str> = SCHEDULER_ACTIONS
+                    .iter()
+                    .filter_map(Action::command)
+                    .collect();
                 format!("unknown command {word:?}: use one of {}", known.join(", "))
             })
     }
@@ -52,15 +104,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_action_round_trips_through_its_command() {
-        for a in Action::ALL {
-            assert_eq!(Action::parse_command(a.command()), Ok(Some(a)));
+    fn every_scheduler_action_round_trips_through_its_command() {
+        for a in SCHEDULER_ACTIONS {
+            let word = a.command().unwrap();
+            let parsed = Action::parse_command(word).unwrap().unwrap();
+            assert_eq!(parsed.command(), Some(word));
         }
-        assert_eq!(
+        assert!(matches!(
             Action::parse_command("  reload \n"),
             Ok(Some(Action::Reload))
-        );
-        assert_eq!(Action::parse_command(""), Ok(None));
+        ));
+        assert!(matches!(Action::parse_command(""), Ok(None)));
+    }
+
+    #[test]
+    fn view_actions_are_not_commands() {
+        assert_eq!(Action::ToggleHelp.command(), None);
+        assert!(Action::parse_command("help").is_err());
+        assert!(!Action::Quit.is_scheduler_action());
+        assert!(Action::Reload.is_scheduler_action());
     }
 
     #[test]

@@ -11,16 +11,13 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::action::Action;
-use super::update::{Outcome, apply};
-use crate::probe::collector::{Collector, CollectorOptions};
-use crate::sched::{Engine, ExitInfo};
-use crate::snapshot::Snapshot;
+use super::engine_ops::Outcome;
+use super::worker::{Report, Request, Worker, WorkerOptions};
+use crate::sched::ExitInfo;
 
 pub struct HeadlessOptions {
     pub duration: Option<Duration>,
-    pub interval: Duration,
-    pub attach_at_start: bool,
-    pub collector: CollectorOptions,
+    pub worker: WorkerOptions,
 }
 
 #[derive(Serialize)]
@@ -35,6 +32,18 @@ struct EventLine<'a> {
     error: Option<&'a str>,
 }
 
+impl<'a> EventLine<'a> {
+    fn new(t: f64, event: &'a str) -> Self {
+        Self {
+            t,
+            event,
+            outcome: None,
+            exit: None,
+            error: None,
+        }
+    }
+}
+
 /// Prints one JSON line; `false` once stdout is gone (reader exited).
 fn emit<T: Serialize>(value: &T) -> bool {
     let Ok(line) = serde_json::to_string(value) else {
@@ -42,16 +51,6 @@ fn emit<T: Serialize>(value: &T) -> bool {
     };
     let mut out = io::stdout().lock();
     writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
-}
-
-fn outcome_line(outcome: &Outcome, t: f64) -> EventLine<'_> {
-    EventLine {
-        t,
-        event: "action",
-        outcome: Some(outcome),
-        exit: None,
-        error: None,
-    }
 }
 
 /// Commands arrive on a plain thread: a blocked stdin read must not keep the
@@ -74,26 +73,32 @@ fn spawn_stdin_reader() -> mpsc::Receiver<Result<Action, String>> {
     rx
 }
 
-pub async fn run(engine: &mut Engine, opts: HeadlessOptions) -> io::Result<()> {
-    let started = Instant::now();
+/// Writes one report; `false` once stdout is gone.
+fn emit_report(report: &Report, t: f64) -> bool {
+    match report {
+        Report::Snapshot(snap) => emit(snap),
+        Report::Done(outcome) => emit(&EventLine {
+            outcome: Some(outcome),
+            ..EventLine::new(t, "action")
+        }),
+        Report::KernelExit(exit) => emit(&EventLine {
+            exit: Some(exit),
+            ..EventLine::new(t, "exit")
+        }),
+    }
+}
+
+pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
+    let started: Instant = opts.worker.started;
     let t = || started.elapsed().as_secs_f64();
     // Signals first: from here on they end the loop and the drops clean up.
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    let mut collector = Collector::start(&opts.collector);
+    let (worker, mut reports) = Worker::start(opts.worker)?;
     let mut commands = spawn_stdin_reader();
     let mut stdin_open = true;
     let deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
-    let mut ticker = tokio::time::interval(opts.interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-    if opts.attach_at_start {
-        let outcome = apply(engine, Action::Attach);
-        if !emit(&outcome_line(&outcome, t())) {
-            return Ok(());
-        }
-    }
 
     loop {
         let until_deadline = async {
@@ -103,23 +108,16 @@ pub async fn run(engine: &mut Engine, opts: HeadlessOptions) -> io::Result<()> {
             }
         };
         tokio::select! {
-            _ = ticker.tick() => {
-                if let Some(exit) = engine.poll() {
-                    let line = EventLine { t: t(), event: "exit", outcome: None, exit: Some(&exit), error: None };
-                    if !emit(&line) { break; }
-                }
-                if !emit(&Snapshot::collect(t(), engine, &mut collector)) { break; }
-            }
+            report = reports.recv() => match report {
+                Some(r) => if !emit_report(&r, t()) { break },
+                None => break,
+            },
             cmd = commands.recv(), if stdin_open => match cmd {
                 None => stdin_open = false,
                 Some(Ok(Action::Quit)) => break,
-                Some(Ok(action)) => {
-                    let outcome = apply(engine, action);
-                    if !emit(&outcome_line(&outcome, t())) { break; }
-                }
+                Some(Ok(action)) => { worker.send(Request::Act(action)); }
                 Some(Err(msg)) => {
-                    let line = EventLine { t: t(), event: "error", outcome: None, exit: None, error: Some(&msg) };
-                    if !emit(&line) { break; }
+                    if !emit(&EventLine { error: Some(&msg), ..EventLine::new(t(), "error") }) { break; }
                 }
             },
             _ = until_deadline => break,
@@ -128,5 +126,10 @@ pub async fn run(engine: &mut Engine, opts: HeadlessOptions) -> io::Result<()> {
             _ = sighup.recv() => break,
         }
     }
+    // Stop the worker (it detaches our scheduler and removes the tracefs
+    // instance) while draining reports, so a worker blocked on a full
+    // channel can see the stop.
+    drop(reports);
+    drop(worker);
     Ok(())
 }

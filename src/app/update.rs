@@ -1,86 +1,347 @@
-//! Applies an action to the engine and describes the result in one line.
+//! The one place the live view's state changes: `update(state, action)`.
+//! It never touches the kernel; what the worker must do comes back as an
+//! `Effect`.
 
-use serde::Serialize;
+use std::time::Duration;
 
 use super::action::Action;
-use crate::sched::engine::AttachReport;
-use crate::sched::{Engine, ExitInfo};
+use super::state::{
+    Baseline, HistKind, HistSource, LOG_KEEP, MAX_INTERVAL, MIN_INTERVAL, Mark, Message,
+    MessageKind, Pane, RATE_HISTORY_S, RatePoint, SortKey, State,
+};
+use super::worker::Request;
+use crate::snapshot::Snapshot;
 
-/// The result of one action, as the status bar and headless output show it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Outcome {
-    pub action: &'static str,
-    pub ok: bool,
-    /// One line: "reloaded scxtop_prio in 12.3 ms", "detach failed: ...".
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<AttachReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit: Option<ExitInfo>,
+#[derive(Debug)]
+pub enum Effect {
+    None,
+    Worker(Request),
+    Quit,
 }
 
-impl Outcome {
-    fn new(action: Action, ok: bool, message: String) -> Self {
-        Self {
-            action: action.command(),
-            ok,
-            message,
-            attach: None,
-            exit: None,
+/// Refresh intervals `+`/`-` step through.
+const INTERVAL_STEPS_MS: [u64; 8] = [100, 250, 500, 1000, 2000, 3000, 5000, 10000];
+const PAGE: usize = 10;
+
+pub fn update(state: &mut State, action: Action) -> Effect {
+    match action {
+        Action::Quit => Effect::Quit,
+        Action::Attach | Action::Detach | Action::Reload | Action::TogglePrintk => {
+            let verb = match action {
+                Action::Attach => "attaching",
+                Action::Detach => "detaching",
+                Action::Reload => "reloading",
+                _ => "switching scheduler printk",
+            };
+            state.message = Some(Message {
+                text: format!("{verb}..."),
+                kind: MessageKind::Ok,
+            });
+            Effect::Worker(Request::Act(action))
+        }
+        Action::ToggleHelp => {
+            state.help = !state.help;
+            Effect::None
+        }
+        Action::Escape => {
+            if state.help {
+                state.help = false;
+            } else {
+                state.tasks.editing_filter = false;
+                state.tasks.filter.clear();
+            }
+            Effect::None
+        }
+        Action::FocusNext | Action::FocusPrev => {
+            let order = Pane::ORDER;
+            let i = order.iter().position(|p| *p == state.focus).unwrap_or(0);
+            let step = if matches!(action, Action::FocusNext) {
+                1
+            } else {
+                order.len() - 1
+            };
+            state.focus = order[(i + step) % order.len()];
+            Effect::None
+        }
+        Action::Up => move_by(state, -1),
+        Action::Down => move_by(state, 1),
+        Action::PageUp => move_by(state, -(PAGE as isize)),
+        Action::PageDown => move_by(state, PAGE as isize),
+        Action::Top => move_by(state, isize::MIN),
+        Action::Bottom => move_by(state, isize::MAX),
+        Action::Left => step_hist(state, -1),
+        Action::Right => step_hist(state, 1),
+        Action::CycleSort => {
+            let order = SortKey::ORDER;
+            let i = order
+                .iter()
+                .position(|k| *k == state.tasks.sort)
+                .unwrap_or(0);
+            state.tasks.sort = order[(i + 1) % order.len()];
+            state.tasks.descending = state.tasks.sort.descending_by_default();
+            Effect::None
+        }
+        Action::ReverseSort => {
+            state.tasks.descending = !state.tasks.descending;
+            Effect::None
+        }
+        Action::StartFilter => {
+            state.tasks.editing_filter = true;
+            state.focus = Pane::Tasks;
+            Effect::None
+        }
+        Action::FilterChar(c) => {
+            state.tasks.filter.push(c);
+            keep_selection_visible(state, None)
+        }
+        Action::FilterBackspace => {
+            state.tasks.filter.pop();
+            keep_selection_visible(state, None)
+        }
+        Action::FilterDone => {
+            state.tasks.editing_filter = false;
+            Effect::None
+        }
+        Action::TogglePause => {
+            state.paused = !state.paused;
+            Effect::None
+        }
+        Action::Faster | Action::Slower => {
+            let next = step_interval(state.interval, matches!(action, Action::Slower));
+            if next == state.interval {
+                return Effect::None;
+            }
+            state.interval = next;
+            Effect::Worker(Request::SetInterval(next))
+        }
+        Action::CycleHistSource => cycle_hist_kind(state),
+        Action::ToggleBaseline => toggle_baseline(state),
+        Action::Snapshot(snap) => take_snapshot(state, snap),
+        Action::Done(outcome) => {
+            state.message = Some(Message {
+                text: outcome.message,
+                kind: if outcome.ok {
+                    MessageKind::Ok
+                } else {
+                    MessageKind::Error
+                },
+            });
+            Effect::None
+        }
+        Action::KernelExit(exit) => {
+            state.message = Some(Message {
+                text: format!("kernel ended the scheduler: {}", exit.summary()),
+                kind: MessageKind::KernelExit,
+            });
+            state.last_kernel_exit = Some(*exit);
+            Effect::None
         }
     }
 }
 
-/// Runs `action` against the engine. `Quit` does nothing here: the front end
-/// ends its loop, and dropping the engine detaches.
-pub fn apply(engine: &mut Engine, action: Action) -> Outcome {
-    match action {
-        Action::Attach | Action::Reload => {
-            let verb = if action == Action::Attach {
-                "attach"
-            } else {
-                "reload"
-            };
-            let result = if action == Action::Attach {
-                engine.attach()
-            } else {
-                engine.reload()
-            };
-            match result {
-                Ok(report) => {
-                    let mut msg = format!(
-                        "{verb}ed {} (load {:.1} ms, attach {:.1} ms)",
-                        report.ops, report.load_ms, report.attach_ms
-                    );
-                    if let Some(down) = report.downtime_ms {
-                        msg.push_str(&format!(" ({down:.1} ms on fair)"));
-                    }
-                    Outcome {
-                        attach: Some(report),
-                        ..Outcome::new(action, true, msg)
-                    }
-                }
-                Err(e) => Outcome::new(action, false, format!("{verb} failed: {e}")),
+fn step_interval(now: Duration, slower: bool) -> Duration {
+    let ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
+    let next = if slower {
+        INTERVAL_STEPS_MS.iter().copied().find(|&s| s > ms)
+    } else {
+        INTERVAL_STEPS_MS.iter().rev().copied().find(|&s| s < ms)
+    };
+    next.map(Duration::from_millis)
+        .unwrap_or(now)
+        .clamp(MIN_INTERVAL, MAX_INTERVAL)
+}
+
+/// Moves within the focused pane by `delta` rows (`isize::MIN`/`MAX` for the
+/// ends).
+fn move_by(state: &mut State, delta: isize) -> Effect {
+    match state.focus {
+        Pane::Tasks => {
+            let rows = state.visible_tasks();
+            if rows.is_empty() {
+                return Effect::None;
+            }
+            let cur = state.selected_index(&rows).unwrap_or(0);
+            let next = offset(cur, delta, rows.len());
+            let tid = rows[next].tid;
+            select(state, Some(tid))
+        }
+        Pane::Log => {
+            // Up goes back in time: the scroll counts lines from the newest.
+            let len = state.log.len();
+            state.log_scroll = offset(state.log_scroll, -delta, len.max(1));
+            Effect::None
+        }
+        Pane::Cpus | Pane::Rates => {
+            let n = state.snap.as_ref().map_or(0, |s| s.probe.cpus.len());
+            state.cpu_scroll = offset(state.cpu_scroll, delta, n.max(1));
+            Effect::None
+        }
+        Pane::Latency => step_hist(state, delta.signum()),
+    }
+}
+
+/// `cur + delta`, kept within `0..len`.
+fn offset(cur: usize, delta: isize, len: usize) -> usize {
+    let max = len.saturating_sub(1);
+    if delta < 0 {
+        cur.saturating_sub(delta.unsigned_abs())
+    } else {
+        cur.saturating_add(delta.unsigned_abs()).min(max)
+    }
+}
+
+fn select(state: &mut State, tid: Option<i32>) -> Effect {
+    if state.tasks.selected_tid == tid {
+        return Effect::None;
+    }
+    state.tasks.selected_tid = tid;
+    Effect::Worker(Request::Select(tid))
+}
+
+/// After the rows changed: keep the selected task if it is still shown,
+/// else take the row where it was (`old_index`), else the first.
+fn keep_selection_visible(state: &mut State, old_index: Option<usize>) -> Effect {
+    let rows = state.visible_tasks();
+    if state.selected_index(&rows).is_some() {
+        return Effect::None;
+    }
+    let tid = if rows.is_empty() {
+        None
+    } else {
+        let i = old_index.unwrap_or(0).min(rows.len() - 1);
+        Some(rows[i].tid)
+    };
+    select(state, tid)
+}
+
+fn step_hist(state: &mut State, delta: isize) -> Effect {
+    let Some(snap) = &state.snap else {
+        return Effect::None;
+    };
+    let len = HistSource::len_in(state.hist.kind, &snap.probe.latency);
+    state.hist.index = offset(state.hist.index, delta, len.max(1));
+    Effect::None
+}
+
+fn cycle_hist_kind(state: &mut State) -> Effect {
+    let has_bands = state
+        .snap
+        .as_ref()
+        .is_some_and(|s| !s.probe.latency.per_band.is_empty());
+    let order = HistKind::ORDER;
+    let mut i = order
+        .iter()
+        .position(|k| *k == state.hist.kind)
+        .unwrap_or(0);
+    loop {
+        i = (i + 1) % order.len();
+        // Bands exist only while our scheduler runs.
+        if order[i] != HistKind::Band || has_bands {
+            break;
+        }
+    }
+    state.hist = HistSource {
+        kind: order[i],
+        index: 0,
+    };
+    Effect::None
+}
+
+fn toggle_baseline(state: &mut State) -> Effect {
+    if state.baseline.take().is_some() {
+        state.message = Some(Message {
+            text: "baseline cleared; histograms count from the start again".into(),
+            kind: MessageKind::Ok,
+        });
+        return Effect::None;
+    }
+    let Some(snap) = &state.snap else {
+        return Effect::None;
+    };
+    let to = Mark {
+        t: snap.t,
+        sched: state.last_change.sched.clone(),
+        view: Some(snap.probe.latency.clone()),
+    };
+    let baseline = Baseline {
+        from: state.last_change.clone(),
+        to,
+    };
+    state.message = Some(Message {
+        text: format!(
+            "baseline marked: {} {:.0}s-{:.0}s; live histograms count from now",
+            super::state::display_sched(&baseline.from.sched),
+            baseline.from.t,
+            baseline.to.t
+        ),
+        kind: MessageKind::Ok,
+    });
+    state.baseline = Some(baseline);
+    Effect::None
+}
+
+/// The name of the scheduler running in a snapshot ("" for fair).
+fn sched_name(snap: &Snapshot) -> String {
+    match (&snap.sched.state, &snap.sched.ops) {
+        (Some(s), Some(ops)) if s == "enabled" => ops.clone(),
+        _ => String::new(),
+    }
+}
+
+fn take_snapshot(state: &mut State, snap: Box<Snapshot>) -> Effect {
+    // Scheduler changes are noted even while paused: they are where the
+    // next baseline starts.
+    let key = (Some(sched_name(&snap)), snap.sched.enable_seq);
+    match &state.last_sched {
+        None => {
+            state.last_change = Mark {
+                t: 0.0,
+                sched: sched_name(&snap),
+                view: None,
             }
         }
-        Action::Detach => match engine.detach() {
-            Ok(info) => Outcome {
-                exit: Some(info.clone()),
-                ..Outcome::new(action, true, format!("detached: {}", info.summary()))
-            },
-            Err(e) => Outcome::new(action, false, format!("detach failed: {e}")),
-        },
-        Action::TogglePrintk => {
-            let on = !engine.printk();
-            let applied = engine.set_printk(on);
-            let state = if on { "on" } else { "off" };
-            let msg = if applied {
-                format!("scheduler printk {state}")
-            } else {
-                format!("scheduler printk {state} (applies when the built-in scheduler attaches)")
-            };
-            Outcome::new(action, true, msg)
+        Some(prev) if *prev != key => {
+            state.last_change = Mark {
+                t: snap.t,
+                sched: sched_name(&snap),
+                view: Some(snap.probe.latency.clone()),
+            }
         }
-        Action::Quit => Outcome::new(action, true, "quitting".into()),
+        Some(_) => {}
     }
+    state.last_sched = Some(key);
+
+    // New printk lines are kept while paused too (they would be lost
+    // otherwise); a view that is scrolled back or paused stays on its lines.
+    let added = snap.probe.log.len();
+    state.log.extend(snap.probe.log.iter().cloned());
+    let overflow = state.log.len().saturating_sub(LOG_KEEP);
+    state.log.drain(..overflow);
+    if state.paused || state.log_scroll > 0 {
+        state.log_scroll = (state.log_scroll + added).min(state.log.len().saturating_sub(1));
+    }
+    if state.paused {
+        return Effect::None;
+    }
+
+    if let Some(rate) = snap.probe.ctx_switches_per_s {
+        state.rates.push_back(RatePoint {
+            t: snap.t,
+            switches_per_s: rate,
+        });
+    }
+    while state
+        .rates
+        .front()
+        .is_some_and(|p| p.t < snap.t - RATE_HISTORY_S)
+    {
+        state.rates.pop_front();
+    }
+
+    let old_index = {
+        let rows = state.visible_tasks();
+        state.selected_index(&rows)
+    };
+    state.snap = Some(snap);
+    keep_selection_visible(state, old_index)
 }

@@ -1,0 +1,88 @@
+//! Carries out a scheduler action on the engine and describes the result in
+//! one line (run by the worker thread).
+
+use serde::Serialize;
+
+use super::action::Action;
+use crate::sched::engine::AttachReport;
+use crate::sched::{Engine, ExitInfo};
+
+/// The result of one action, as the status bar and headless output show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub action: &'static str,
+    pub ok: bool,
+    /// One line: "reloaded scxtop_prio in 12.3 ms", "detach failed: ...".
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<AttachReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitInfo>,
+}
+
+impl Outcome {
+    fn new(action: &Action, ok: bool, message: String) -> Self {
+        Self {
+            action: action.command().unwrap_or("view"),
+            ok,
+            message,
+            attach: None,
+            exit: None,
+        }
+    }
+}
+
+/// Runs `action` against the engine. `Quit` does nothing here: the front end
+/// ends its loop, and dropping the engine detaches.
+pub fn apply(engine: &mut Engine, action: &Action) -> Outcome {
+    match action {
+        Action::Attach | Action::Reload => {
+            let verb = if matches!(action, Action::Attach) {
+                "attach"
+            } else {
+                "reload"
+            };
+            let result = if matches!(action, Action::Attach) {
+                engine.attach()
+            } else {
+                engine.reload()
+            };
+            match result {
+                Ok(report) => {
+                    let mut msg = format!(
+                        "{verb}ed {} (load {:.1} ms, attach {:.1} ms)",
+                        report.ops, report.load_ms, report.attach_ms
+                    );
+                    if let Some(down) = report.downtime_ms {
+                        msg.push_str(&format!(" ({down:.1} ms on fair)"));
+                    }
+                    Outcome {
+                        attach: Some(report),
+                        ..Outcome::new(action, true, msg)
+                    }
+                }
+                Err(e) => Outcome::new(action, false, format!("{verb} failed: {e}")),
+            }
+        }
+        Action::Detach => match engine.detach() {
+            Ok(info) => Outcome {
+                exit: Some(info.clone()),
+                ..Outcome::new(action, true, format!("detached: {}", info.summary()))
+            },
+            Err(e) => Outcome::new(action, false, format!("detach failed: {e}")),
+        },
+        Action::TogglePrintk => {
+            let on = !engine.printk();
+            let applied = engine.set_printk(on);
+            let state = if on { "on" } else { "off" };
+            let msg = if applied {
+                format!("scheduler printk {state}")
+            } else {
+                format!("scheduler printk {state} (applies when the built-in scheduler attaches)")
+            };
+            Outcome::new(action, true, msg)
+        }
+        Action::Quit => Outcome::new(action, true, "quitting".into()),
+        _ => Outcome::new(action, false, "not a scheduler action".into()),
+    }
+}

@@ -1,0 +1,350 @@
+//! What the live view remembers between frames. Only `update::update` changes
+//! it; the `ui` render functions read it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::probe::collector::{Latency, LatencyView, TaskRow};
+use crate::probe::printk_tail::LogLine;
+use crate::sched::ExitInfo;
+use crate::snapshot::Snapshot;
+
+/// The panes, in focus order (Tab).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Tasks,
+    Latency,
+    Cpus,
+    Rates,
+    Log,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 5] = [
+        Pane::Tasks,
+        Pane::Latency,
+        Pane::Cpus,
+        Pane::Rates,
+        Pane::Log,
+    ];
+}
+
+/// Task table columns, in the order `s` cycles through them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Cpu,
+    WaitAvg,
+    WaitMax,
+    Switches,
+    Nice,
+    Pid,
+    Comm,
+}
+
+impl SortKey {
+    pub const ORDER: [SortKey; 7] = [
+        SortKey::Cpu,
+        SortKey::WaitAvg,
+        SortKey::WaitMax,
+        SortKey::Switches,
+        SortKey::Nice,
+        SortKey::Pid,
+        SortKey::Comm,
+    ];
+
+    /// Numbers read best biggest first; names and ids in order.
+    pub fn descending_by_default(self) -> bool {
+        !matches!(self, SortKey::Nice | SortKey::Pid | SortKey::Comm)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Cpu => "cpu%",
+            SortKey::WaitAvg => "wait avg",
+            SortKey::WaitMax => "wait max",
+            SortKey::Switches => "switches",
+            SortKey::Nice => "nice",
+            SortKey::Pid => "pid",
+            SortKey::Comm => "comm",
+        }
+    }
+}
+
+/// Which latency distribution the histogram pane shows (`h` cycles the
+/// kind; Left/Right pick the level or CPU within it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistKind {
+    All,
+    /// Our scheduler's bands (shown only while it reports them).
+    Band,
+    Nice,
+    Cpu,
+    Task,
+}
+
+impl HistKind {
+    pub const ORDER: [HistKind; 5] = [
+        HistKind::All,
+        HistKind::Band,
+        HistKind::Nice,
+        HistKind::Cpu,
+        HistKind::Task,
+    ];
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistSource {
+    pub kind: HistKind,
+    /// Index into the kind's list (bands, nice levels with samples, CPUs).
+    pub index: usize,
+}
+
+impl HistSource {
+    /// The chosen distribution in `view`, with its label; `None` when the
+    /// snapshot has no such entry (no selected task, index past the end).
+    pub fn pick<'a>(&self, view: &'a LatencyView) -> Option<(String, &'a Latency)> {
+        let labeled = |list: &'a [crate::probe::collector::LabeledLatency]| {
+            list.get(self.index).map(|l| (l.label.clone(), &l.latency))
+        };
+        match self.kind {
+            HistKind::All => Some(("all tasks".to_string(), &view.all)),
+            HistKind::Band => labeled(&view.per_band).map(|(l, h)| (format!("band {l}"), h)),
+            HistKind::Nice => labeled(&view.per_prio),
+            HistKind::Cpu => labeled(&view.per_cpu),
+            HistKind::Task => view.task.as_ref().map(|t| (t.label.clone(), &t.latency)),
+        }
+    }
+
+    /// How many entries the kind has in `view`.
+    pub fn len_in(kind: HistKind, view: &LatencyView) -> usize {
+        match kind {
+            HistKind::All => 1,
+            HistKind::Band => view.per_band.len(),
+            HistKind::Nice => view.per_prio.len(),
+            HistKind::Cpu => view.per_cpu.len(),
+            HistKind::Task => usize::from(view.task.is_some()),
+        }
+    }
+}
+
+/// Histograms at one moment, to subtract from later ones, with the name of
+/// the scheduler that ran from then on.
+#[derive(Clone, Debug)]
+pub struct Mark {
+    pub t: f64,
+    pub sched: String,
+    /// `None`: the start (nothing to subtract).
+    pub view: Option<LatencyView>,
+}
+
+/// A marked baseline: the distributions of one stretch of time (from the last
+/// scheduler change to the moment `b` was pressed), shown beside the live
+/// ones, which then count from the mark.
+#[derive(Clone, Debug)]
+pub struct Baseline {
+    pub from: Mark,
+    pub to: Mark,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MessageKind {
+    Ok,
+    Error,
+    /// The kernel ended a scheduler: shown until the next action.
+    KernelExit,
+}
+
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub text: String,
+    pub kind: MessageKind,
+}
+
+/// One point of the context-switch history (sparkline).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RatePoint {
+    pub t: f64,
+    pub switches_per_s: f64,
+}
+
+/// How much history the rates sparkline keeps.
+pub const RATE_HISTORY_S: f64 = 60.0;
+/// How many printk lines the log pane keeps.
+pub const LOG_KEEP: usize = 2000;
+
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug)]
+pub struct TaskView {
+    pub sort: SortKey,
+    pub descending: bool,
+    pub filter: String,
+    /// Keys go into the filter (after `/`) instead of being commands.
+    pub editing_filter: bool,
+    /// The selected thread; the selection follows it across refreshes.
+    pub selected_tid: Option<i32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    /// The snapshot on screen (frozen while paused).
+    pub snap: Option<Box<Snapshot>>,
+    pub paused: bool,
+    pub interval: Duration,
+    pub focus: Pane,
+    pub help: bool,
+    pub tasks: TaskView,
+    pub hist: HistSource,
+    /// The last scheduler change (attach, detach, reload, kernel exit):
+    /// where a baseline starts.
+    pub last_change: Mark,
+    pub baseline: Option<Baseline>,
+    pub rates: VecDeque<RatePoint>,
+    pub log: VecDeque<LogLine>,
+    /// Lines scrolled back from the newest; 0 follows new lines.
+    pub log_scroll: usize,
+    /// First CPU row shown in the queue-depth and rates panes.
+    pub cpu_scroll: usize,
+    pub message: Option<Message>,
+    pub last_kernel_exit: Option<ExitInfo>,
+    /// The scheduler seen in the last snapshot (ops, enable_seq), to notice
+    /// changes made by anyone.
+    pub last_sched: Option<(Option<String>, Option<u64>)>,
+}
+
+impl State {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            snap: None,
+            paused: false,
+            interval,
+            focus: Pane::Tasks,
+            help: false,
+            tasks: TaskView {
+                sort: SortKey::Cpu,
+                descending: true,
+                filter: String::new(),
+                editing_filter: false,
+                selected_tid: None,
+            },
+            hist: HistSource {
+                kind: HistKind::All,
+                index: 0,
+            },
+            last_change: Mark {
+                t: 0.0,
+                sched: String::new(),
+                view: None,
+            },
+            baseline: None,
+            rates: VecDeque::new(),
+            log: VecDeque::new(),
+            log_scroll: 0,
+            cpu_scroll: 0,
+            message: None,
+            last_kernel_exit: None,
+            last_sched: None,
+        }
+    }
+
+    /// The task rows on screen, filtered and sorted.
+    pub fn visible_tasks(&self) -> Vec<&TaskRow> {
+        let Some(snap) = &self.snap else {
+            return Vec::new();
+        };
+        let filter = self.tasks.filter.to_lowercase();
+        let mut rows: Vec<&TaskRow> = snap
+            .probe
+            .tasks
+            .iter()
+            .filter(|t| matches_filter(t, &filter))
+            .collect();
+        let key = self.tasks.sort;
+        rows.sort_by(|a, b| {
+            let ord = compare(a, b, key);
+            let ord = if self.tasks.descending {
+                ord.reverse()
+            } else {
+                ord
+            };
+            // Ties in thread id order, so rows do not jump between frames.
+            ord.then(a.tid.cmp(&b.tid))
+        });
+        rows
+    }
+
+    /// Index of the selected task among `rows`.
+    pub fn selected_index(&self, rows: &[&TaskRow]) -> Option<usize> {
+        let tid = self.tasks.selected_tid?;
+        rows.iter().position(|r| r.tid == tid)
+    }
+
+    /// The histogram the pane shows now, counted from the baseline mark when
+    /// there is one, with its label.
+    pub fn live_latency(&self) -> Option<(String, Latency)> {
+        let snap = self.snap.as_ref()?;
+        let (label, now) = self.hist.pick(&snap.probe.latency)?;
+        let from = self.baseline.as_ref().map(|b| &b.to);
+        Some((label, since(now, from, self.hist)))
+    }
+
+    /// The baseline's histogram for the chosen source, with a label naming
+    /// the scheduler and the stretch of time it covers.
+    pub fn baseline_latency(&self) -> Option<(String, Latency)> {
+        let b = self.baseline.as_ref()?;
+        let (_, at_mark) = self.hist.pick(b.to.view.as_ref()?)?;
+        let label = format!(
+            "{} {:.0}s-{:.0}s",
+            display_sched(&b.from.sched),
+            b.from.t,
+            b.to.t
+        );
+        Some((label, since(at_mark, Some(&b.from), self.hist)))
+    }
+}
+
+/// The scheduler's name as the marks show it ("fair" when none is attached).
+pub fn display_sched(name: &str) -> &str {
+    if name.is_empty() { "fair" } else { name }
+}
+
+/// `now` minus the same source's histogram at `mark` (if any).
+fn since(now: &Latency, mark: Option<&Mark>, source: HistSource) -> Latency {
+    let earlier = mark
+        .and_then(|m| m.view.as_ref())
+        .and_then(|v| source.pick(v))
+        .map(|(_, l)| l);
+    match earlier {
+        Some(e) => Latency {
+            hist: now.hist.since(&e.hist),
+            // The exact maximum cannot be split by time; the histogram's top
+            // bucket bounds it instead.
+            max_ns: None,
+        },
+        None => now.clone(),
+    }
+}
+
+fn matches_filter(t: &TaskRow, filter: &str) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    if filter.bytes().all(|b| b.is_ascii_digit()) {
+        return t.pid.to_string().starts_with(filter) || t.tid.to_string().starts_with(filter);
+    }
+    t.comm.to_lowercase().contains(filter)
+}
+
+fn compare(a: &TaskRow, b: &TaskRow, key: SortKey) -> std::cmp::Ordering {
+    match key {
+        SortKey::Cpu => a.runtime_share.total_cmp(&b.runtime_share),
+        SortKey::WaitAvg => a.wait_avg_ns.cmp(&b.wait_avg_ns),
+        SortKey::WaitMax => a.wait_max_ns.cmp(&b.wait_max_ns),
+        SortKey::Switches => a.switches.cmp(&b.switches),
+        // Real-time tasks (no nice) before nice -20.
+        SortKey::Nice => a.nice.unwrap_or(i32::MIN).cmp(&b.nice.unwrap_or(i32::MIN)),
+        SortKey::Pid => a.pid.cmp(&b.pid),
+        SortKey::Comm => a.comm.cmp(&b.comm),
+    }
+}

@@ -1,0 +1,142 @@
+//! The one thread that touches the kernel: it owns the scheduler engine and
+//! the probe collector, builds a `Snapshot` every interval and sends it (and
+//! the outcome of every scheduler action) to the front end over a channel.
+//! Front ends never block on the kernel, and nothing is shared but messages.
+
+use std::sync::mpsc as std_mpsc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::action::Action;
+use super::engine_ops::{Outcome, apply};
+use crate::probe::collector::{Collector, CollectorOptions};
+use crate::sched::loader::BuiltInOptions;
+use crate::sched::{Engine, ExitInfo, SchedSource};
+use crate::sched_ext::sysfs::Roots;
+use crate::snapshot::Snapshot;
+
+/// What a front end asks of the worker.
+#[derive(Clone, Debug)]
+pub enum Request {
+    /// A scheduler action (attach, detach, reload, printk).
+    Act(Action),
+    SetInterval(Duration),
+    /// Follow this thread's latency in its own histogram.
+    Select(Option<i32>),
+}
+
+/// What the worker tells the front end, in the order it happened.
+#[derive(Debug)]
+pub enum Report {
+    Snapshot(Box<Snapshot>),
+    Done(Outcome),
+    /// The kernel ended our scheduler (stall, error, sysrq).
+    KernelExit(ExitInfo),
+}
+
+pub struct WorkerOptions {
+    pub source: SchedSource,
+    pub builtin: BuiltInOptions,
+    pub roots: Roots,
+    pub interval: Duration,
+    pub attach_at_start: bool,
+    pub collector: CollectorOptions,
+    /// Snapshot times count from here (scxtop's start).
+    pub started: Instant,
+}
+
+/// Handle to the running worker. Dropping it stops the thread and waits for
+/// it, so the scheduler is detached and the tracefs instance removed before
+/// the front end restores the terminal or exits.
+pub struct Worker {
+    requests: Option<std_mpsc::Sender<Request>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    pub fn start(opts: WorkerOptions) -> std::io::Result<(Self, mpsc::Receiver<Report>)> {
+        let (req_tx, req_rx) = std_mpsc::channel();
+        // A few reports of slack: a slow front end makes the worker wait
+        // rather than pile up snapshots.
+        let (rep_tx, rep_rx) = mpsc::channel(8);
+        let thread = thread::Builder::new()
+            .name("scxtop-worker".into())
+            .spawn(move || run(opts, &req_rx, &rep_tx))?;
+        Ok((
+            Self {
+                requests: Some(req_tx),
+                thread: Some(thread),
+            },
+            rep_rx,
+        ))
+    }
+
+    /// Sends a request; `false` if the worker has ended.
+    pub fn send(&self, request: Request) -> bool {
+        self.requests
+            .as_ref()
+            .is_some_and(|tx| tx.send(request).is_ok())
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Closing the request channel is the stop signal.
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(
+    opts: WorkerOptions,
+    requests: &std_mpsc::Receiver<Request>,
+    reports: &mpsc::Sender<Report>,
+) {
+    let mut engine = Engine::new(opts.source, opts.builtin, opts.roots);
+    let mut collector = Collector::start(&opts.collector);
+    let send = |r: Report| reports.blocking_send(r).is_ok();
+    if opts.attach_at_start && !send(Report::Done(apply(&mut engine, &Action::Attach))) {
+        return;
+    }
+    let mut interval = opts.interval;
+    let mut next_tick = Instant::now();
+    loop {
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        match requests.recv_timeout(wait) {
+            Ok(Request::Act(action)) => {
+                if !send(Report::Done(apply(&mut engine, &action))) {
+                    return;
+                }
+            }
+            Ok(Request::SetInterval(d)) => {
+                interval = d;
+                next_tick = next_tick.min(Instant::now() + d);
+            }
+            Ok(Request::Select(tid)) => collector.select_task(tid),
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(exit) = engine.poll()
+                    && !send(Report::KernelExit(exit))
+                {
+                    return;
+                }
+                let t = opts.started.elapsed().as_secs_f64();
+                let snap = Snapshot::collect(t, &engine, &mut collector);
+                if !send(Report::Snapshot(Box::new(snap))) {
+                    return;
+                }
+                // Fixed-rate ticks, but never a burst to catch up after a
+                // slow action (a reload can take longer than an interval).
+                next_tick += interval;
+                let now = Instant::now();
+                if next_tick < now {
+                    next_tick = now + interval;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The bpf_printk tail: newest lines at the bottom, following new ones
+//! unless scrolled back; the title says where lines come from and how many
+//! the kernel dropped.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::format;
+use super::pane::block;
+use super::theme::Theme;
+use crate::app::state::State;
+
+pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused: bool) {
+    let mut title = vec![Span::styled("bpf_printk", theme.title())];
+    if let Some(snap) = &state.snap {
+        if let Some(src) = &snap.probe.log_source {
+            // "tracefs instance /sys/.../instances/scxtop-123" reads as its
+            // last component; the global pipe keeps its full name.
+            let short = match src.rsplit_once("/instances/") {
+                Some((_, name)) => format!("instance {name}"),
+                None => src.clone(),
+            };
+            title.push(Span::raw(format!(" · {}", format::printable(&short))));
+        }
+        let lost = snap.probe.log_lost;
+        let style = if lost > 0 { theme.error() } else { theme.dim() };
+        title.push(Span::styled(format!(" · lost {lost}"), style));
+    }
+    if state.log_scroll > 0 {
+        title.push(Span::styled(
+            format!(" · {} back (End follows)", state.log_scroll),
+            theme.marker(),
+        ));
+    }
+    let b = block(title, focused, theme);
+    let height = usize::from(area.height.saturating_sub(2));
+    let lines: Vec<Line> = if state.log.is_empty() {
+        let why = state
+            .snap
+            .as_ref()
+            .and_then(|s| {
+                s.probe
+                    .unavailable
+                    .iter()
+                    .find(|u| u.contains("printk") || u.contains("tracefs"))
+            })
+            .map_or_else(
+                || "no bpf_printk lines yet (l toggles the built-in scheduler's)".to_string(),
+                |u| format!("unavailable: {u}"),
+            );
+        vec![Line::from(Span::styled(
+            format::printable(&why),
+            theme.dim(),
+        ))]
+    } else {
+        let end = state.log.len() - state.log_scroll.min(state.log.len() - 1);
+        let start = end.saturating_sub(height);
+        state
+            .log
+            .range(start..end)
+            .map(|l| {
+                Line::from(vec![
+                    Span::styled(format!("{:>12.6} ", l.ts), theme.dim()),
+                    Span::raw(format!("[{:03}] ", l.cpu)),
+                    Span::styled(
+                        format!("{}-{}", format::printable(&l.comm), l.pid),
+                        theme.title(),
+                    ),
+                    Span::raw(format!(": {}", format::printable(&l.msg))),
+                ])
+            })
+            .collect()
+    };
+    Paragraph::new(lines).block(b).render(area, buf);
+}

@@ -1,0 +1,139 @@
+//! The top two lines: which scheduler runs and since when, then the result
+//! of the last action (or the last exit, highlighted when the kernel ejected
+//! a scheduler). The bottom line: key hints.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::format;
+use super::theme::Theme;
+use crate::app::state::{MessageKind, State};
+use crate::sched::SchedStatus;
+
+/// "ours", "yours", "another loader's" or "fair", with the name.
+pub fn scheduler_label(s: &SchedStatus) -> String {
+    if !s.supported {
+        return "fair (no sched_ext)".to_string();
+    }
+    let enabled = s.state.as_deref() == Some("enabled");
+    let ops = s.ops.clone().unwrap_or_default();
+    match (enabled, s.attached) {
+        (true, true) if s.source.starts_with("built-in") => format!("{ops} (ours)"),
+        (true, true) => format!("{ops} (your object {})", s.source),
+        (true, false) => format!("{ops} (another loader's)"),
+        (false, _) => match s.state.as_deref() {
+            Some(st) if st != "disabled" => format!("fair ({st})"),
+            _ => "fair".to_string(),
+        },
+    }
+}
+
+pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
+    let mut top = vec![Span::styled(" scxtop ", theme.title())];
+    match &state.snap {
+        Some(snap) => {
+            let s = &snap.sched;
+            top.push(Span::raw("│ sched: "));
+            top.push(Span::styled(scheduler_label(s), theme.title()));
+            if let Some(for_s) = s.attached_for_s {
+                top.push(Span::raw(format!(" for {}", format::elapsed(for_s))));
+            }
+            if let Some(seq) = s.enable_seq {
+                top.push(Span::raw(format!(" │ enable_seq {seq}")));
+            }
+        }
+        None => top.push(Span::raw("│ waiting for the first refresh")),
+    }
+    top.push(Span::raw(format!(
+        " │ every {}",
+        humantime::format_duration(state.interval)
+    )));
+    if state.paused {
+        top.push(Span::raw(" "));
+        top.push(Span::styled(" PAUSED ", theme.alert()));
+    }
+    let second = second_line(state, theme);
+    Paragraph::new(vec![Line::from(top), second])
+        .wrap(Wrap { trim: false })
+        .render(area, buf);
+}
+
+/// Lines the status bar needs at `width`: the scheduler line, then the
+/// message wrapped to at most two lines (a one-line error is still long).
+pub fn height(state: &State, width: u16) -> u16 {
+    let w = second_line(state, Theme { color: false }).width();
+    let lines = w.div_ceil(usize::from(width.max(1))).clamp(1, 2);
+    1 + u16::try_from(lines).unwrap_or(2)
+}
+
+fn second_line(state: &State, theme: Theme) -> Line<'static> {
+    if let Some(m) = &state.message {
+        let style = match m.kind {
+            MessageKind::Ok => theme.ok(),
+            MessageKind::Error => theme.error(),
+            MessageKind::KernelExit => theme.alert(),
+        };
+        return Line::from(Span::styled(
+            format!(" {}", format::printable(&m.text)),
+            style,
+        ));
+    }
+    let Some(snap) = &state.snap else {
+        return Line::default();
+    };
+    if let Some(reason) = &snap.sched.unsupported_reason {
+        return Line::from(Span::styled(
+            format!(" scheduler unavailable: {}", format::printable(reason)),
+            theme.error(),
+        ));
+    }
+    match &snap.sched.last_exit {
+        Some(exit) => {
+            let style = if exit.requested_by_user() {
+                theme.dim()
+            } else {
+                theme.alert()
+            };
+            Line::from(Span::styled(
+                format!(" last exit: {}", format::printable(&exit.summary())),
+                style,
+            ))
+        }
+        None => Line::from(Span::styled(" press ? for help", theme.dim())),
+    }
+}
+
+/// The key hints line, cut to the width.
+pub fn render_hints(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
+    let hints: &[(&str, &str)] = if state.tasks.editing_filter {
+        &[
+            ("Enter", "keep filter"),
+            ("Esc", "clear"),
+            ("Up/Down", "move"),
+        ]
+    } else {
+        &[
+            ("q", "quit"),
+            ("r", "reload"),
+            ("d", "detach"),
+            ("a", "attach"),
+            ("?", "help"),
+            ("Tab", "focus"),
+            ("s", "sort"),
+            ("/", "filter"),
+            ("h", "histogram"),
+            ("b", "baseline"),
+            ("space", "pause"),
+            ("+/-", "rate"),
+            ("l", "printk"),
+        ]
+    };
+    let mut spans = Vec::new();
+    for (k, what) in hints {
+        spans.push(Span::styled(format!(" {k}"), theme.key()));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}

@@ -1,0 +1,149 @@
+//! The live view on this machine's kernel, driven through tmux like a user:
+//! every pane with live numbers, help, and the terminal given back on every
+//! way out (q, SIGTERM, SIGHUP, a panic).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::tmux::Tmux;
+use common::{require_root, scxtop};
+
+/// Runs scxtop, then reports how it ended and whether the tty is back in
+/// canonical mode (raw mode shows as "-icanon").
+const SCRIPT: &str =
+    r#""$SCXTOP" --interval 250ms; echo "exited $?"; stty -a | grep -o -- '-\?icanon'; sleep 120"#;
+
+fn frame_with_numbers(s: &str) -> bool {
+    s.contains("Context switches /s")
+        && s.contains("total ")
+        && !s.contains("total -")
+        && s.contains("n=")
+}
+
+fn restored(s: &str) -> bool {
+    s.lines().any(|l| l.trim() == "icanon")
+}
+
+fn instance_of(pid: i32) -> bool {
+    Path::new(&format!("/sys/kernel/tracing/instances/scxtop-{pid}")).exists()
+}
+
+fn scxtop_pid(t: &Tmux) -> i32 {
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &t.pane_pid().to_string(), "-x", "scxtop"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn every_pane_shows_live_numbers_help_opens_and_q_restores_the_terminal() {
+    if !require_root("tui_host") {
+        return;
+    }
+    let bin = scxtop();
+    let t = Tmux::start("host", 120, 40, SCRIPT, &[("SCXTOP", &bin)]);
+    let s = t.wait_for(
+        "a frame with numbers",
+        Duration::from_secs(20),
+        frame_with_numbers,
+    );
+    for pane in [
+        "Tasks ",
+        "Queue depth",
+        "Latency: all tasks",
+        "Context switches /s",
+        "bpf_printk",
+    ] {
+        assert!(s.contains(pane), "no {pane:?}:\n{s}");
+    }
+    let pid = scxtop_pid(&t);
+    assert!(instance_of(pid), "no tracefs instance while running");
+    // The task table has rows with numbers, and the status bar says why our
+    // scheduler is not attached here (or that it is, on a sched_ext host).
+    let tasks: usize = s
+        .split("Tasks ")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(tasks > 0, "{s}");
+    if !Path::new("/sys/kernel/sched_ext").exists() {
+        assert!(s.contains("fair (no sched_ext)"), "{s}");
+        assert!(s.contains("CONFIG_SCHED_CLASS_EXT"), "{s}");
+    }
+
+    t.keys(&["?"]);
+    t.wait_for("help", Duration::from_secs(5), |s| {
+        s.contains("Keys (") && s.contains("reload the scheduler")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("help to close", Duration::from_secs(5), |s| {
+        !s.contains("Keys (")
+    });
+    t.keys(&["Tab", "s", "/", "s", "c", "x", "Enter"]);
+    t.wait_for("the filter", Duration::from_secs(5), |s| {
+        s.contains("filter scx") && s.contains("sort wait avg")
+    });
+
+    t.keys(&["q"]);
+    let s = t.wait_for("exit", Duration::from_secs(10), |s| s.contains("exited"));
+    assert!(s.contains("exited 0"), "{s}");
+    let s = t.wait_for("the tty mode", Duration::from_secs(5), |s| {
+        s.contains("icanon")
+    });
+    assert!(restored(&s), "raw mode left on:\n{s}");
+    assert!(
+        !s.contains("Context switches /s"),
+        "alternate screen left on:\n{s}"
+    );
+    assert!(!instance_of(pid), "tracefs instance left behind");
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    if !require_root("tui_host signals") {
+        return;
+    }
+    let bin = scxtop();
+    for (sig, name) in [(libc::SIGTERM, "term"), (libc::SIGHUP, "hup")] {
+        let t = Tmux::start(name, 100, 30, SCRIPT, &[("SCXTOP", &bin)]);
+        t.wait_for("a frame", Duration::from_secs(20), frame_with_numbers);
+        let pid = scxtop_pid(&t);
+        // SAFETY: signalling a process this test started.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+        let s = t.wait_for("exit", Duration::from_secs(10), |s| {
+            s.contains("exited") && s.contains("icanon")
+        });
+        assert!(s.contains("exited 0"), "{name}: {s}");
+        assert!(restored(&s), "{name}: raw mode left on:\n{s}");
+        assert!(!instance_of(pid), "{name}: tracefs instance left behind");
+    }
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_printing_its_message() {
+    if !require_root("tui_host panic") {
+        return;
+    }
+    let bin = scxtop();
+    // No backtrace: it would scroll the message off the captured screen.
+    let script = format!("export SCXTOP_TEST_PANIC=1 RUST_BACKTRACE=0; {SCRIPT}");
+    let t = Tmux::start("panic", 100, 30, &script, &[("SCXTOP", &bin)]);
+    let s = t.wait_for("exit", Duration::from_secs(20), |s| {
+        s.contains("exited") && s.contains("icanon")
+    });
+    assert!(s.contains("exited 101"), "{s}");
+    assert!(
+        s.contains("panicking on purpose"),
+        "the message was lost:\n{s}"
+    );
+    assert!(restored(&s), "raw mode left on:\n{s}");
+    assert!(
+        !s.contains("Context switches /s"),
+        "alternate screen left on:\n{s}"
+    );
+}
