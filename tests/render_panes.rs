@@ -306,3 +306,31 @@ fn no_color_means_no_color() {
     let t = text(&draw(&state, 120, 40, MONO));
     assert!(t.contains("PAUSED"), "{t}");
 }
+
+#[test]
+fn the_selection_stays_on_screen_in_a_long_table() {
+    let spec = FixtureSpec {
+        tasks: 1000,
+        ..FixtureSpec::default()
+    };
+    let mut state = state_with(fixture::snapshot(&spec));
+    // Sorted by CPU share, the last row is task-999; End selects it.
+    update(&mut state, Action::Bottom);
+    assert_eq!(state.tasks.selected_tid, Some(1999));
+    let term = draw(&state, 160, 48, MONO);
+    let t = lines(&term);
+    let y = t
+        .iter()
+        .position(|l| l.contains("task-999 "))
+        .expect("selected row not shown");
+    assert!(
+        !t.iter().any(|l| l.contains("task-0 ")),
+        "the top should have scrolled away"
+    );
+    let x = t[y].find("task-999").unwrap() as u16;
+    let cell = &term.backend().buffer()[(x, y as u16)];
+    assert!(
+        cell.modifier.contains(ratatui::style::Modifier::REVERSED),
+        "selected row not highlighted"
+    );
+}

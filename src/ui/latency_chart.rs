@@ -116,25 +116,33 @@ fn draw_summary(area: Rect, buf: &mut Buffer, label: Option<&str>, lat: &Latency
         .render(area, buf);
 }
 
-/// Which of p50/p90/p99/max fall in `[lo, hi)`.
-fn markers(lat: &Latency, lo: u64, hi: u64) -> String {
-    let h = &lat.hist;
-    // Without the exact maximum, the top non-empty bucket's last ns.
-    let max = lat
-        .max_ns
-        .or_else(|| h.max_bound().map(|b| b.saturating_sub(1)));
-    let marks = [
-        ("p50", h.percentile(0.5)),
-        ("p90", h.percentile(0.9)),
-        ("p99", h.percentile(0.99)),
-        ("max", max),
-    ];
-    marks
-        .iter()
-        .filter(|(_, v)| v.is_some_and(|v| v >= lo && v < hi))
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Where p50, p90, p99 and the maximum lie (ns), computed once per frame.
+struct Marks([(&'static str, Option<u64>); 4]);
+
+impl Marks {
+    fn of(lat: &Latency) -> Self {
+        let h = &lat.hist;
+        // Without the exact maximum, the top non-empty bucket's last ns.
+        let max = lat
+            .max_ns
+            .or_else(|| h.max_bound().map(|b| b.saturating_sub(1)));
+        Self([
+            ("p50", h.percentile(0.5)),
+            ("p90", h.percentile(0.9)),
+            ("p99", h.percentile(0.99)),
+            ("max", max),
+        ])
+    }
+
+    /// The names of those in `[lo, hi)`.
+    fn within(&self, lo: u64, hi: u64) -> String {
+        self.0
+            .iter()
+            .filter(|(_, v)| v.is_some_and(|v| v >= lo && v < hi))
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 const LABEL_W: usize = 13;
@@ -165,6 +173,7 @@ fn draw_column(area: Rect, buf: &mut Buffer, rows: &[ChartRow], col: Column, the
         .unwrap_or(0)
         .max(1) as f64;
     let bar_w = (area.width as usize).saturating_sub(LABEL_W + VALUE_W + MARK_W + 3);
+    let marks = Marks::of(lat);
     let lines: Vec<Line> = rows
         .iter()
         .map(|r| {
@@ -185,7 +194,7 @@ fn draw_column(area: Rect, buf: &mut Buffer, rows: &[ChartRow], col: Column, the
                 Span::styled("█".repeat(filled), bar_style),
                 Span::raw(" ".repeat(bar_w - filled.min(bar_w))),
                 Span::raw(format!(" {value:>w$} ", w = VALUE_W)),
-                Span::styled(markers(lat, r.lo, r.hi), theme.marker()),
+                Span::styled(marks.within(r.lo, r.hi), theme.marker()),
             ])
         })
         .collect();
@@ -348,8 +357,9 @@ mod tests {
             hist: h,
             max_ns: Some(3_100_000),
         };
-        assert_eq!(markers(&lat, 1024, 2048), "p50 p90");
-        assert_eq!(markers(&lat, 1 << 21, 1 << 22), "p99 max");
-        assert_eq!(markers(&lat, 2048, 4096), "");
+        let marks = Marks::of(&lat);
+        assert_eq!(marks.within(1024, 2048), "p50 p90");
+        assert_eq!(marks.within(1 << 21, 1 << 22), "p99 max");
+        assert_eq!(marks.within(2048, 4096), "");
     }
 }

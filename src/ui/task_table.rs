@@ -97,13 +97,16 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
         };
         Cell::from(Span::styled(*name, style))
     }));
-    let table = Table::new(
-        rows.iter().map(|t| row(t)),
-        COLUMNS.iter().map(|(_, _, c)| *c),
-    )
-    .header(header)
-    .block(block)
-    .row_highlight_style(theme.selected());
-    let mut table_state = TableState::default().with_selected(state.selected_index(&rows));
+    // Only the rows that fit are formatted: with thousands of tasks the
+    // rest would be built and thrown away every frame.
+    let fit = usize::from(area.height.saturating_sub(3)).max(1);
+    let selected = state.selected_index(&rows);
+    let first = selected.map_or(0, |i| (i + 1).saturating_sub(fit));
+    let shown = rows.iter().skip(first).take(fit);
+    let table = Table::new(shown.map(|t| row(t)), COLUMNS.iter().map(|(_, _, c)| *c))
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme.selected());
+    let mut table_state = TableState::default().with_selected(selected.map(|i| i - first));
     StatefulWidget::render(table, area, buf, &mut table_state);
 }
