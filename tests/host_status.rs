@@ -148,3 +148,26 @@ fn headless_without_sched_ext_explains_and_exits_zero() {
         assert!(s["t"].as_f64().unwrap() < 2.5, "{s}");
     }
 }
+
+/// A --duration shorter than start-up still shows the attach result and one
+/// snapshot (under emulation, loading the scheduler alone can take longer).
+#[test]
+fn headless_duration_shorter_than_startup_still_prints_a_snapshot() {
+    let out =
+        run(Command::new(scxtop()).args(["--headless", "--duration", "1ms", "--interval", "1s"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines.iter().any(|v| v["action"] == "attach"),
+        "no attach result: {stdout}"
+    );
+    assert_eq!(
+        lines.iter().filter(|v| v.get("sched").is_some()).count(),
+        1,
+        "{stdout}"
+    );
+}

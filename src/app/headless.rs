@@ -98,7 +98,11 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
     let (worker, mut reports) = Worker::start(opts.worker)?;
     let mut commands = spawn_stdin_reader();
     let mut stdin_open = true;
-    let deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
+    let mut deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
+    // A run always shows at least one snapshot: under emulation loading the
+    // scheduler alone can outlast a short --duration.
+    let mut snapshots = 0usize;
+    let mut overdue = false;
 
     loop {
         let until_deadline = async {
@@ -109,7 +113,13 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
         };
         tokio::select! {
             report = reports.recv() => match report {
-                Some(r) => if !emit_report(&r, t()) { break },
+                Some(r) => {
+                    if !emit_report(&r, t()) { break }
+                    if matches!(r, Report::Snapshot(_)) {
+                        snapshots += 1;
+                        if overdue { break }
+                    }
+                }
                 None => break,
             },
             cmd = commands.recv(), if stdin_open => match cmd {
@@ -120,7 +130,11 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
                     if !emit(&EventLine { error: Some(&msg), ..EventLine::new(t(), "error") }) { break; }
                 }
             },
-            _ = until_deadline => break,
+            _ = until_deadline => {
+                if snapshots > 0 { break }
+                overdue = true;
+                deadline = None;
+            }
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
             _ = sighup.recv() => break,
