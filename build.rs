@@ -13,13 +13,15 @@ const SKELETONS: &[(&str, &str)] = &[
     ("src/bpf/sched.bpf.c", "sched"),
 ];
 
-/// Objects the tests load as a user's `--scheduler`; their directory reaches
-/// the tests as SCXTOP_TEST_BPF_DIR.
+/// Objects the tests load (as a user's `--scheduler`, as a printk source) and
+/// the benchmarks' empty probe; their directory reaches the tests and
+/// benchmarks as SCXTOP_TEST_BPF_DIR.
 const TEST_FIXTURES: &[(&str, &str)] = &[
     ("tests/bpf/stall.bpf.c", "stall"),
     ("tests/bpf/reject.bpf.c", "reject"),
     ("tests/bpf/no_ops.bpf.c", "no_ops"),
     ("tests/bpf/printk.bpf.c", "printk"),
+    ("tests/bpf/empty_switch.bpf.c", "empty_switch"),
 ];
 
 const MIN_CLANG: u32 = 18;

@@ -3,8 +3,9 @@
 //! `cargo bench --bench probes` prints:
 //! - ns per invocation of each probe program (BPF_ENABLE_STATS run time /
 //!   run count) under a context-switch storm (target: 150 ns or less),
-//! - pipe ping-pong pinned to one CPU with and without scxtop running,
-//!   interleaved, median of 7 rounds (target: at most 10% slower),
+//! - pipe ping-pong pinned to one CPU without scxtop, with scxtop running
+//!   and with the BPF probes alone, interleaved, median of 7 rounds (target:
+//!   at most 10% slower),
 //! - a messaging load (4 unpinned ping-pong pairs), the same way (target:
 //!   within 3%),
 //! - 60 s at 500k+ events/s: the BPF switch count against perf's (no loss).
@@ -79,26 +80,82 @@ fn trips_per_s(args: &[&str]) -> f64 {
     w["pingpong_round_trips"].as_f64().unwrap() / w["duration_s"].as_f64().unwrap()
 }
 
-/// Interleaved A/B: without scxtop, with scxtop; returns per-round ratios.
+/// Only the BPF probes, no perf counters or printk tail: `scxtop status`
+/// attaches the same programs for its sample window.
+fn start_probes_only() -> Child {
+    let child = Command::new(scxtop())
+        .args(["status", "--sample", "1h"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(800));
+    child
+}
+
+/// A sched_switch program that does nothing, attached by this process: the
+/// floor any switch probe costs here. Dropping the object detaches it.
+fn attach_empty_probe() -> (libbpf_rs::Object, libbpf_rs::Link) {
+    let path = PathBuf::from(env!("SCXTOP_TEST_BPF_DIR")).join("empty_switch.bpf.o");
+    let obj = libbpf_rs::ObjectBuilder::default()
+        .open_file(&path)
+        .unwrap()
+        .load()
+        .unwrap();
+    let link = obj
+        .progs_mut()
+        .next()
+        .expect("empty_switch.bpf.o has a program")
+        .attach()
+        .unwrap();
+    (obj, link)
+}
+
+fn kill(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Interleaved rounds: without scxtop, with scxtop as it runs (probes, perf
+/// counters, printk tail), with the BPF probes alone, and with an empty
+/// program on the same tracepoint; prints the per-round ratios and their
+/// medians.
 fn ab(label: &str, args: &[&str], rounds: usize) {
-    let mut ratios = Vec::new();
+    let (mut whole, mut bpf_only, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..rounds {
         let base = trips_per_s(args);
         let probe = start_scxtop("250ms");
         let with = trips_per_s(args);
         stop(probe);
-        ratios.push(with / base);
+        let probes = start_probes_only();
+        let bpf = trips_per_s(args);
+        kill(probes);
+        let empty = attach_empty_probe();
+        let nothing = trips_per_s(args);
+        drop(empty);
+        whole.push(with / base);
+        bpf_only.push(bpf / base);
+        floor.push(nothing / base);
         println!(
-            "  {label} round {}: {base:.0} vs {with:.0} round trips/s ({:.3})",
+            "  {label} round {}: {base:.0} without, {with:.0} with scxtop ({:.3}), \
+             {bpf:.0} with the BPF probes alone ({:.3}), {nothing:.0} with an empty \
+             sched_switch program ({:.3}) round trips/s",
             i + 1,
-            with / base
+            with / base,
+            bpf / base,
+            nothing / base
         );
     }
-    let m = median(ratios);
-    println!(
-        "{label}: with probes / without = {m:.3} median of {rounds} ({:+.1}%)",
-        (m - 1.0) * 100.0
-    );
+    for (what, ratios) in [
+        ("scxtop", whole),
+        ("BPF probes alone", bpf_only),
+        ("an empty sched_switch program (the floor)", floor),
+    ] {
+        let m = median(ratios);
+        println!(
+            "{label}: with {what} / without = {m:.3} median of {rounds} ({:+.1}%)",
+            (m - 1.0) * 100.0
+        );
+    }
 }
 
 fn probe_cost() {
@@ -123,11 +180,14 @@ fn probe_cost() {
         let b = before.iter().find(|b| b.id == a.id);
         let (t0, c0) = b.map_or((0, 0), |b| (b.run_time_ns, b.run_cnt));
         let (dt, dc) = (a.run_time_ns - t0, a.run_cnt - c0);
-        if dc > 0 {
-            println!(
-                "probe cost: {name}: {:.0} ns per event over {dc} events (target <= 150)",
-                dt as f64 / dc as f64
-            );
+        if dc == 0 {
+            continue;
+        }
+        let ns = dt as f64 / dc as f64;
+        if name.starts_with("dump_tasks") {
+            println!("probe cost: {name}: {ns:.0} ns per task per refresh over {dc} tasks");
+        } else {
+            println!("probe cost: {name}: {ns:.0} ns per event over {dc} events (target <= 150)");
         }
     }
 }
@@ -159,6 +219,8 @@ fn no_loss() {
     );
 }
 
+/// `cargo bench --bench probes [-- SECTION...]`: cost, pipe, messaging,
+/// noloss (all of them by default).
 fn main() {
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet", "--bin", "scxtop"])
@@ -166,16 +228,29 @@ fn main() {
         .status()
         .unwrap();
     assert!(status.success());
-    probe_cost();
-    ab(
-        "pipe ping-pong pinned to CPU 0",
-        &["--pin", "0", "--pingpong", "1", "--duration", "2s"],
-        7,
-    );
-    ab(
-        "messaging (4 ping-pong pairs)",
-        &["--pingpong", "4", "--duration", "2s"],
-        7,
-    );
-    no_loss();
+    let picked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |section: &str| picked.is_empty() || picked.iter().any(|p| p == section);
+    if run("cost") {
+        probe_cost();
+    }
+    if run("pipe") {
+        ab(
+            "pipe ping-pong pinned to CPU 0",
+            &["--pin", "0", "--pingpong", "1", "--duration", "2s"],
+            7,
+        );
+    }
+    if run("messaging") {
+        ab(
+            "messaging (4 ping-pong pairs)",
+            &["--pingpong", "4", "--duration", "2s"],
+            7,
+        );
+    }
+    if run("noloss") {
+        no_loss();
+    }
 }

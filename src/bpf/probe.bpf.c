@@ -2,58 +2,53 @@
 //
 // Scheduling probes that work under any scheduler (fair, ours, a user's).
 //
-// Run-queue latency as runqlat and perf sched define it: the clock starts
-// when a task wakes (sched_wakeup, sched_wakeup_new) or is preempted while
-// still runnable (prev of sched_switch in TASK_RUNNING), and stops when it is
-// switched in. pid 0 is skipped and a start stamp already set is kept.
+// Run-queue latency as runqlat and perf sched define it: from becoming
+// runnable (woken, or preempted while still runnable) to being switched in.
+// The kernel already stamps exactly those moments for its own schedstat
+// (sched_info.last_queued, set at enqueue and when a preempted task is put
+// back), on the run queue's clock. So one program on sched_switch does all
+// the work: when `next` is switched in it reads that stamp and the run
+// queue's clock, before the kernel consumes them a few instructions later
+// (sched_info_arrive). No wakeup probes, and one task-storage lookup per
+// switch. The numbers are the kernel's own /proc/PID/schedstat run_delay.
 //
-// Everything is aggregated in the kernel: log-linear histograms in .bss
-// (userspace reads them through the mmapped skeleton each refresh), per-task
-// totals in task storage (dumped by a task iterator), per-CPU switch counts.
-// Nothing goes through a ring buffer, so nothing can be dropped.
+// Everything is aggregated in the kernel: histograms and counters in per-CPU
+// maps (no two CPUs write one cache line, no atomics), per-task totals in
+// task storage dumped by a task iterator. Nothing goes through a ring
+// buffer, so nothing can be dropped.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 #include "probe.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Timestamps come from the run queue's clock, the one the kernel's own
- * schedstat (run_delay, /proc/PID/schedstat) uses at the same three points:
- * it is updated at enqueue and at the start of schedule(), so the probes and
- * the kernel agree to the nanosecond instead of differing by the length of
- * the scheduler's own path. */
-extern const struct rq runqueues __ksym;
-
-/*
- * Kernels without CONFIG_KALLSYMS_ALL cannot resolve runqueues, and the
- * verifier rejects any program that names it, even in dead code. So every
- * program comes twice: *_rq reads the run queue's clock, the plain one the
- * monotonic clock at the tracepoint (a few microseconds later than the rq
- * clock at switch-in). The loader keeps one set (see sched_probes.rs).
- */
-static __always_inline u64 clock_of(u32 cpu, bool use_rq)
-{
-	struct rq *rq;
-
-	if (!use_rq)
-		return bpf_ktime_get_ns();
-	rq = bpf_per_cpu_ptr(&runqueues, cpu);
-	return rq ? rq->clock : bpf_ktime_get_ns();
-}
-
 /* Which task the "selected task" histogram follows (0: none). Userspace
  * writes it through the mmapped .bss. */
 u32 target_tid;
+/* Set when this kernel lacks what latency needs (CONFIG_SCHED_INFO for the
+ * enqueue stamp, CONFIG_FAIR_GROUP_SCHED for the task's run queue). */
+u32 latency_unsupported;
+/* The selected task runs on one CPU at a time; atomics keep it exact when
+ * the selection moves. */
+struct hist task_hist;
 
-u64 cpu_hist[PROBE_MAX_CPUS][HIST_BUCKETS];
-u64 prio_hist[PRIO_CLASSES][HIST_BUCKETS];
-u64 task_hist[HIST_BUCKETS];
-u64 cpu_lat_max[PROBE_MAX_CPUS];
-u64 cpu_switches[PROBE_MAX_CPUS];
-u64 cpu_voluntary[PROBE_MAX_CPUS];
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct cpu_stat);
+} cpu_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PRIO_CLASSES);
+	__type(key, u32);
+	__type(value, struct hist);
+} prio_hists SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -103,145 +98,104 @@ static __always_inline u32 prio_class(struct task_struct *p)
 	return nice + 20;
 }
 
-static __always_inline struct task_stat *stat_of(struct task_struct *p)
-{
-	return bpf_task_storage_get(&task_stats, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-}
-
-static __always_inline void stamp_runnable(struct task_struct *p, u64 now)
-{
-	struct task_stat *st;
-
-	if (!p->pid)
-		return;
-	st = stat_of(p);
-	/* A wakeup of a task still on its CPU (it had not gone to sleep yet)
-	 * starts no wait: the task is running. */
-	if (st && !st->wake_ns && !st->on_cpu_ns)
-		st->wake_ns = now;
-}
-
-#define WAKEUP_PROGS(suffix, use_rq)						\
-SEC("tp_btf/sched_wakeup")							\
-int BPF_PROG(on_wakeup##suffix, struct task_struct *p)				\
-{										\
-	stamp_runnable(p, clock_of(p->thread_info.cpu, use_rq));		\
-	return 0;								\
-}										\
-SEC("tp_btf/sched_wakeup_new")							\
-int BPF_PROG(on_wakeup_new##suffix, struct task_struct *p)			\
-{										\
-	stamp_runnable(p, clock_of(p->thread_info.cpu, use_rq));		\
-	return 0;								\
-}
-
-WAKEUP_PROGS(, false)
-WAKEUP_PROGS(_rq, true)
-
-/* A CPU number already checked against PROBE_MAX_CPUS, masked so the
- * verifier sees the bound too (the barrier stops clang from dropping the mask
- * as redundant, and clang's re-extended register loses the checked bound). */
-static __always_inline u32 cpu_index(u32 cpu)
-{
-	barrier_var(cpu);
-	return cpu & (PROBE_MAX_CPUS - 1);
-}
-
-/* Each index is checked right before its use, behind a compiler barrier:
- * clang otherwise reuses an unchecked copy and the verifier rejects it. */
-static __always_inline void record(u64 delta, u32 cpu, struct task_struct *p)
+/* The bucket index is checked right before each use, behind a compiler
+ * barrier: clang otherwise reuses an unchecked copy and the verifier
+ * rejects it. */
+static __always_inline void record(u64 delta, struct cpu_stat *cs, struct task_struct *p)
 {
 	u32 b = bucket_of(delta), pc = prio_class(p), i;
+	struct hist *h;
 
-	/* Only this CPU writes its row: no atomics needed. */
 	i = b;
 	barrier_var(i);
-	if (cpu < PROBE_MAX_CPUS && i < HIST_BUCKETS) {
-		cpu = cpu_index(cpu);
-		cpu_hist[cpu][i]++;
-		if (delta > cpu_lat_max[cpu])
-			cpu_lat_max[cpu] = delta;
-	}
+	if (i < HIST_BUCKETS)
+		cs->lat.b[i]++;
+	if (delta > cs->lat_max_ns)
+		cs->lat_max_ns = delta;
+	h = bpf_map_lookup_elem(&prio_hists, &pc);
 	i = b;
 	barrier_var(i);
-	if (pc < PRIO_CLASSES && i < HIST_BUCKETS)
-		__sync_fetch_and_add(&prio_hist[pc][i], 1);
+	if (h && i < HIST_BUCKETS)
+		h->b[i]++;
 	i = b;
 	barrier_var(i);
 	if (target_tid && p->pid == target_tid && i < HIST_BUCKETS)
-		__sync_fetch_and_add(&task_hist[i], 1);
+		__sync_fetch_and_add(&task_hist.b[i], 1);
 }
 
-static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next,
-				     unsigned int prev_state, bool use_rq)
+/* `p` is being switched in on this CPU: end its wait, if it had one. */
+static __always_inline void arrive(struct task_struct *p, struct cpu_stat *cs)
 {
-	u32 cpu = bpf_get_smp_processor_id();
-	u64 now = clock_of(cpu, use_rq);
+	u64 now, queued, run_delay, earlier = 0, current = 0, delta;
 	struct task_stat *st;
 
-	if (cpu < PROBE_MAX_CPUS)
-		cpu_switches[cpu_index(cpu)]++;
-
-	if (prev->pid) {
-		st = stat_of(prev);
-		if (st) {
-			if (st->on_cpu_ns) {
-				st->t.runtime_ns += now - st->on_cpu_ns;
-				st->on_cpu_ns = 0;
-			}
-			/* Still runnable: preempted, so it waits from now on. */
-			if (prev_state == 0) {
-				st->t.involuntary++;
-				if (!st->wake_ns)
-					st->wake_ns = now;
-			} else {
-				/* Going to sleep: not waiting for a CPU, whatever
-				 * was stamped while it ran. */
-				st->wake_ns = 0;
-				st->t.voluntary++;
-				if (cpu < PROBE_MAX_CPUS)
-					cpu_voluntary[cpu_index(cpu)]++;
-			}
-		}
+	if (!bpf_core_field_exists(struct task_struct, sched_info) ||
+	    !bpf_core_field_exists(struct sched_entity, cfs_rq) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq)) {
+		latency_unsupported = 1;
+		return;
 	}
+	/* Every task's se.cfs_rq is its group's queue on the CPU it is on
+	 * (set_task_rq, for any scheduling class), and that queue's rq is the
+	 * CPU's run queue: the clock sched_info_arrive() is about to read. */
+	now = p->se.cfs_rq->rq->clock;
+	queued = p->sched_info.last_queued;
+	run_delay = p->sched_info.run_delay;
 
-	if (next->pid) {
-		st = stat_of(next);
-		if (st) {
-			st->on_cpu_ns = now;
-			st->last_cpu = cpu;
-			if (st->wake_ns) {
-				u64 delta = now - st->wake_ns;
-
-				st->wake_ns = 0;
-				st->t.waits++;
-				st->t.wait_total_ns += delta;
-				if (delta > st->t.wait_max_ns)
-					st->t.wait_max_ns = delta;
-				record(delta, cpu, next);
-			}
-		}
+	st = bpf_task_storage_get(&task_stats, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return;
+	if (!st->seen) {
+		st->seen = 1;
+		st->base_runtime_ns = p->se.sum_exec_runtime;
+		st->base_nvcsw = p->nvcsw;
+		st->base_nivcsw = p->nivcsw;
+	} else if (run_delay > st->run_delay_seen) {
+		/* A task moved between run queues while it waited (load
+		 * balancing, a sched_ext dispatch to another CPU) had that part
+		 * of its wait folded into run_delay at the move. */
+		earlier = run_delay - st->run_delay_seen;
 	}
-	return 0;
+	st->last_cpu = bpf_get_smp_processor_id();
+	if (queued && now > queued)
+		current = now - queued;
+	st->run_delay_seen = run_delay + current;
+	if (!queued)
+		return;
+
+	delta = earlier + current;
+	st->waits++;
+	st->wait_total_ns += delta;
+	if (delta > st->wait_max_ns)
+		st->wait_max_ns = delta;
+	record(delta, cs, p);
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
-	return on_switch(prev, next, prev_state, false);
+	u32 zero = 0;
+	struct cpu_stat *cs = bpf_map_lookup_elem(&cpu_stats, &zero);
+
+	if (!cs)
+		return 0;
+	cs->switches++;
+	/* The kernel's own split (__schedule): a switch is voluntary when prev
+	 * blocks, involuntary when it is preempted. */
+	if (!preempt && prev_state)
+		cs->voluntary++;
+	if (next->pid)
+		arrive(next, cs);
+	return 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_sched_switch_rq, bool preempt, struct task_struct *prev,
-	     struct task_struct *next, unsigned int prev_state)
-{
-	return on_switch(prev, next, prev_state, true);
-}
-
-/* One fixed-size record per task that has stats; read by userspace each
- * refresh. Exited tasks are gone from the walk (and their storage freed). */
-static __always_inline int dump_task(struct bpf_iter__task *ctx, bool use_rq)
+/* One fixed-size record per task the probes have seen switch in; read by
+ * userspace each refresh. Exited tasks are gone from the walk (and their
+ * storage freed). Runtime and switch counts are the kernel's, less their
+ * values when the task was first seen. */
+SEC("iter/task")
+int dump_tasks(struct bpf_iter__task *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
@@ -259,28 +213,13 @@ static __always_inline int dump_task(struct bpf_iter__task *ctx, bool use_rq)
 	rec.static_prio = task->static_prio;
 	rec.policy = task->policy;
 	rec.last_cpu = st->last_cpu;
-	rec.t = st->t;
-	/* Include the slice running right now, so a hog that never switches
-	 * out still shows its CPU time. */
-	if (st->on_cpu_ns) {
-		u64 now = clock_of(st->last_cpu, use_rq);
-
-		if (now > st->on_cpu_ns)
-			rec.t.runtime_ns += now - st->on_cpu_ns;
-	}
+	rec.t.runtime_ns = task->se.sum_exec_runtime - st->base_runtime_ns;
+	rec.t.voluntary = task->nvcsw - st->base_nvcsw;
+	rec.t.involuntary = task->nivcsw - st->base_nivcsw;
+	rec.t.waits = st->waits;
+	rec.t.wait_total_ns = st->wait_total_ns;
+	rec.t.wait_max_ns = st->wait_max_ns;
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
-}
-
-SEC("iter/task")
-int dump_tasks(struct bpf_iter__task *ctx)
-{
-	return dump_task(ctx, false);
-}
-
-SEC("iter/task")
-int dump_tasks_rq(struct bpf_iter__task *ctx)
-{
-	return dump_task(ctx, true);
 }

@@ -2,12 +2,10 @@
 /*
  * Layouts shared by probe.bpf.c and the Rust reader (src/probe/). The Rust
  * side mirrors these constants; it rejects a task walk that is not whole
- * task_rec records.
+ * task_rec records and a per-CPU row that is not one struct cpu_stat.
  */
 #ifndef __SCXTOP_PROBE_H
 #define __SCXTOP_PROBE_H
-
-#define PROBE_MAX_CPUS	256	/* a power of two: indexes are masked with it */
 
 /* Log-linear latency histogram: [0, 2^10 ns), then 16 sub-buckets for each
  * power of two from 2^10 ns (~1 us) up to 2^34 ns (~17 s), then overflow. */
@@ -21,8 +19,35 @@
 #define PRIO_RT		40
 #define PRIO_CLASSES	41
 
-/* What a task got since the probes attached; kept in task storage and
- * copied out as is by the task iterator. */
+struct hist {
+	__u64 b[HIST_BUCKETS];
+};
+
+/* One CPU's counters: a per-CPU map value, so no two CPUs share a line. */
+struct cpu_stat {
+	__u64 switches;
+	__u64 voluntary;	/* prev went to sleep (the kernel's nvcsw) */
+	__u64 lat_max_ns;
+	__u64 pad;
+	struct hist lat;
+};
+
+/* Kept per task in task storage. Runtime and switch counts are the
+ * kernel's own (se.sum_exec_runtime, nvcsw, nivcsw): only their values when
+ * the probes first saw the task are stored, to report "since attach". */
+struct task_stat {
+	__u64 run_delay_seen;	/* sched_info.run_delay once its last wait ended */
+	__u32 seen;		/* the base_* fields are set */
+	__u32 last_cpu;
+	__u64 base_runtime_ns;
+	__u64 base_nvcsw;
+	__u64 base_nivcsw;
+	__u64 waits;
+	__u64 wait_total_ns;
+	__u64 wait_max_ns;
+};
+
+/* What a task got since the probes first saw it switch in. */
 struct task_totals {
 	__u64 runtime_ns;
 	__u64 wait_total_ns;
@@ -30,14 +55,6 @@ struct task_totals {
 	__u64 waits;
 	__u64 voluntary;
 	__u64 involuntary;
-};
-
-struct task_stat {
-	__u64 wake_ns;		/* runnable since; 0 when not waiting */
-	__u64 on_cpu_ns;	/* running since; 0 when not running */
-	struct task_totals t;
-	__u32 last_cpu;
-	__u32 pad;
 };
 
 struct task_rec {

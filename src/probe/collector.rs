@@ -10,7 +10,9 @@ use serde::{Serialize, Serializer};
 use super::histogram::{Histogram, LatencySummary};
 use super::perf_counters::CpuCounters;
 use super::printk_tail::{LogLine, PrintkTail, TailOptions};
-use super::sched_probes::{PRIO_CLASSES, PRIO_RT, ProbeReading, SchedProbes, TaskRecord};
+use super::sched_probes::{
+    LATENCY_UNSUPPORTED, PRIO_CLASSES, PRIO_RT, ProbeReading, SchedProbes, TaskRecord,
+};
 use crate::snapshot::band_of_nice;
 
 /// A histogram with its exact maximum; serialized as its summary.
@@ -220,6 +222,9 @@ impl Collector {
         };
         match reading {
             Ok(now) => {
+                if now.latency_unsupported {
+                    snap.unavailable.push(LATENCY_UNSUPPORTED.to_string());
+                }
                 self.merge_probe_rates(&now, &mut snap);
                 snap.tasks = self.task_rows(&now, bands);
                 snap.latency = self.latency(&now);

@@ -8,7 +8,7 @@ use std::ptr;
 use std::time::Instant;
 
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Iter, OpenObject};
+use libbpf_rs::{Iter, MapCore, MapFlags, OpenObject};
 
 use super::ProbeError;
 use super::histogram::{BUCKETS, Histogram};
@@ -18,15 +18,18 @@ use crate::bpf::owned::Owned;
 use crate::bpf::skel::probe::types::bss as BssData;
 use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
 
-/// Rows in the BPF side's per-CPU arrays (PROBE_MAX_CPUS in probe.h).
-pub const MAX_CPUS: usize = 256;
 /// Nice -20..19 then real-time (PRIO_CLASSES in probe.h).
 pub const PRIO_CLASSES: usize = 41;
 pub const PRIO_RT: usize = 40;
 
-pub const PROGRAMS: &str = "tp_btf/sched_wakeup, tp_btf/sched_wakeup_new, tp_btf/sched_switch";
+pub const PROGRAMS: &str = "tp_btf/sched_switch";
 
-/// One task's totals since the probes attached (struct task_rec).
+/// Why latency is missing when the kernel lacks the fields the probe reads.
+pub const LATENCY_UNSUPPORTED: &str = "run-queue latency: this kernel has no \
+    sched_info.last_queued or per-CPU cfs_rq->rq (CONFIG_SCHED_INFO and \
+    CONFIG_FAIR_GROUP_SCHED are needed); switch counts and the task table still work";
+
+/// One task's totals since the probes first saw it switch in (struct task_rec).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskRecord {
     pub tgid: i32,
@@ -46,6 +49,9 @@ pub struct TaskRecord {
 
 /// struct task_rec: six 4-byte fields, six u64, comm[16].
 pub const TASK_REC_SIZE: usize = 6 * 4 + 6 * 8 + 16;
+
+/// struct cpu_stat: four u64 counters, then the histogram.
+const CPU_STAT_WORDS: usize = 4 + BUCKETS;
 
 impl TaskRecord {
     pub fn nice(&self) -> Option<i32> {
@@ -88,46 +94,58 @@ pub struct ProbeReading {
     pub cpu_switches: Vec<u64>,
     pub cpu_voluntary: Vec<u64>,
     pub tasks: Vec<TaskRecord>,
+    /// The kernel lacks what latency needs (see LATENCY_UNSUPPORTED).
+    pub latency_unsupported: bool,
+}
+
+/// One CPU's counters (struct cpu_stat).
+struct CpuStat {
+    switches: u64,
+    voluntary: u64,
+    lat_max_ns: u64,
+    lat: Histogram,
+}
+
+impl CpuStat {
+    fn parse(b: &[u8]) -> Option<Self> {
+        let w = words(b);
+        if w.len() != CPU_STAT_WORDS {
+            return None;
+        }
+        Some(Self {
+            switches: w[0],
+            voluntary: w[1],
+            lat_max_ns: w[2],
+            lat: Histogram::from_counts(&w[4..]),
+        })
+    }
+}
+
+/// Native-endian u64 words of a map value.
+fn words(b: &[u8]) -> Vec<u64> {
+    b.chunks_exact(8)
+        .filter_map(|c| c.try_into().ok().map(u64::from_ne_bytes))
+        .collect()
 }
 
 /// The attached probes. Dropping this detaches every program.
 pub struct SchedProbes {
     skel: Owned<ProbeSkel<'static>>,
-    nr_cpus: usize,
 }
 
 fn open_load_attach(
     storage: &'static mut MaybeUninit<OpenObject>,
 ) -> Result<ProbeSkel<'static>, ProbeError> {
     libbpf_log::clear();
-    let mut open = ProbeSkelBuilder::default()
+    let open = ProbeSkelBuilder::default()
         .open(storage)
         .map_err(|e| ProbeError::Bpf(describe("opening the probe object", &e)))?;
-    // Keep one of the two program sets (see probe.bpf.c).
-    let rq = kernel_exports_runqueues();
-    let progs = &mut open.progs;
-    progs.on_wakeup.set_autoload(!rq);
-    progs.on_wakeup_new.set_autoload(!rq);
-    progs.on_sched_switch.set_autoload(!rq);
-    progs.dump_tasks.set_autoload(!rq);
-    progs.on_wakeup_rq.set_autoload(rq);
-    progs.on_wakeup_new_rq.set_autoload(rq);
-    progs.on_sched_switch_rq.set_autoload(rq);
-    progs.dump_tasks_rq.set_autoload(rq);
     let mut skel = open
         .load()
         .map_err(|e| ProbeError::Bpf(describe("loading the probe programs", &e)))?;
     skel.attach()
         .map_err(|e| ProbeError::Bpf(describe(&format!("attaching {PROGRAMS}"), &e)))?;
     Ok(skel)
-}
-
-/// Whether BPF can name the per-CPU `runqueues` (kallsyms lists it only with
-/// CONFIG_KALLSYMS_ALL), so the probes can use the run queue's clock.
-fn kernel_exports_runqueues() -> bool {
-    std::fs::read_to_string("/proc/kallsyms")
-        .map(|k| k.lines().any(|l| l.ends_with(" runqueues")))
-        .unwrap_or(false)
 }
 
 /// Copies `src` with volatile reads: the kernel updates it concurrently, and
@@ -141,26 +159,22 @@ fn read_row(src: &[u64]) -> Vec<u64> {
         .collect()
 }
 
+fn lookup_err(what: &str, e: &libbpf_rs::Error) -> ProbeError {
+    ProbeError::Bpf(describe(&format!("reading {what}"), e))
+}
+
 impl SchedProbes {
     pub fn start() -> Result<Self, ProbeError> {
-        let nr_cpus = libbpf_rs::num_possible_cpus()
-            .map_err(|e| ProbeError::Bpf(format!("counting CPUs: {e}")))?;
         Ok(Self {
             skel: Owned::new(open_load_attach)?,
-            nr_cpus,
         })
-    }
-
-    /// CPUs with their own rows (the BPF arrays hold MAX_CPUS).
-    pub fn cpus(&self) -> usize {
-        self.nr_cpus.min(MAX_CPUS)
     }
 
     /// Follow this thread in the selected-task histogram (`None`: nobody).
     /// The histogram restarts empty for a new task.
     pub fn select_task(&mut self, tid: Option<u32>) {
         if let Some(bss) = self.skel.maps.bss_data.as_deref_mut() {
-            bss.task_hist = [0; BUCKETS];
+            bss.task_hist.b = [0; BUCKETS];
             bss.target_tid = tid.unwrap_or(0);
         }
     }
@@ -173,45 +187,78 @@ impl SchedProbes {
             .ok_or_else(|| ProbeError::Bpf("probe .bss is not mapped".into()))
     }
 
+    /// Every possible CPU's counters, in CPU order.
+    fn cpu_stats(&self) -> Result<Vec<CpuStat>, ProbeError> {
+        let rows = self
+            .skel
+            .maps
+            .cpu_stats
+            .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|e| lookup_err("the per-CPU counters", &e))?
+            .unwrap_or_default();
+        rows.iter()
+            .map(|b| {
+                CpuStat::parse(b).ok_or_else(|| {
+                    ProbeError::Bpf(format!(
+                        "a per-CPU counter row is {} bytes, not {}: probe.h and \
+                         sched_probes.rs disagree",
+                        b.len(),
+                        CPU_STAT_WORDS * 8
+                    ))
+                })
+            })
+            .collect()
+    }
+
     /// Context switches per CPU since attach: the cheap part of `read`.
     pub fn cpu_switches(&self) -> Result<Vec<u64>, ProbeError> {
-        Ok(read_row(&self.bss()?.cpu_switches[..self.cpus()]))
+        Ok(self.cpu_stats()?.iter().map(|c| c.switches).collect())
+    }
+
+    /// One histogram per priority class, each summed over CPUs.
+    fn prio_hists(&self) -> Result<Vec<Histogram>, ProbeError> {
+        let map = &self.skel.maps.prio_hists;
+        (0..PRIO_CLASSES as u32)
+            .map(|class| {
+                let rows = map
+                    .lookup_percpu(&class.to_ne_bytes(), MapFlags::ANY)
+                    .map_err(|e| lookup_err("the per-priority histograms", &e))?
+                    .unwrap_or_default();
+                let mut h = Histogram::default();
+                for row in &rows {
+                    h.add(&Histogram::from_counts(&words(row)));
+                }
+                Ok(h)
+            })
+            .collect()
     }
 
     pub fn read(&self) -> Result<ProbeReading, ProbeError> {
         let bss = self.bss()?;
-        let n = self.cpus();
         // Switch counts first, at `at`, so their rates line up with perf's
-        // counters read just before; the histogram copies take longer.
+        // counters read just before; the rest takes longer.
         let at = Instant::now();
-        let cpu_switches = self.cpu_switches()?;
-        let cpu_voluntary = read_row(&bss.cpu_voluntary[..n]);
-        let reading = ProbeReading {
+        let cpus = self.cpu_stats()?;
+        Ok(ProbeReading {
             at,
-            cpu_switches,
-            cpu_voluntary,
-            cpu_hists: bss.cpu_hist[..n]
-                .iter()
-                .map(|row| Histogram::from_counts(&read_row(row)))
-                .collect(),
-            cpu_max_ns: read_row(&bss.cpu_lat_max[..n]),
-            prio_hists: bss
-                .prio_hist
-                .iter()
-                .map(|row| Histogram::from_counts(&read_row(row)))
-                .collect(),
-            task_hist: Histogram::from_counts(&read_row(&bss.task_hist)),
+            cpu_switches: cpus.iter().map(|c| c.switches).collect(),
+            cpu_voluntary: cpus.iter().map(|c| c.voluntary).collect(),
+            cpu_max_ns: cpus.iter().map(|c| c.lat_max_ns).collect(),
+            cpu_hists: cpus.into_iter().map(|c| c.lat).collect(),
+            prio_hists: self.prio_hists()?,
+            task_hist: Histogram::from_counts(&read_row(&bss.task_hist.b)),
             tasks: self.read_tasks()?,
-        };
-        Ok(reading)
+            // SAFETY: a u32 in the live mmapped .bss; see read_row.
+            latency_unsupported: unsafe { ptr::read_volatile(&bss.latency_unsupported) } != 0,
+        })
     }
 
     fn read_tasks(&self) -> Result<Vec<TaskRecord>, ProbeError> {
-        let links = &self.skel.links;
-        let link = links
+        let link = self
+            .skel
+            .links
             .dump_tasks
             .as_ref()
-            .or(links.dump_tasks_rq.as_ref())
             .ok_or_else(|| ProbeError::Bpf("the task iterator is not attached".into()))?;
         let mut iter =
             Iter::new(link).map_err(|e| ProbeError::Bpf(describe("starting the task walk", &e)))?;
