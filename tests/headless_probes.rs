@@ -58,6 +58,9 @@ fn scheduler_printk_lines_reach_the_log() {
 start_scxtop /tmp/out --printk
 wait_state enabled
 scxtop workload --duration 3s --busy -20x2 --busy 19 > /dev/null
+# On a loaded host the tail can trail the load: let the last lines reach a
+# snapshot before quitting.
+wait_line /tmp/out 'scxtop: rescue' 50
 say instances_running $(ls /sys/kernel/tracing/instances | grep -c scxtop-)
 stop_scxtop
 say instances_after $(ls /sys/kernel/tracing/instances | grep -c scxtop-)

@@ -117,6 +117,14 @@ fn bad_duration_is_a_one_line_usage_error() {
     assert!(stderr.contains("--sample"), "{stderr}");
 }
 
+/// Headless output: every line is one JSON object.
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// No sched_ext here: headless mode still runs, says why it cannot attach,
 /// and exits 0.
 #[test]
@@ -129,10 +137,7 @@ fn headless_without_sched_ext_explains_and_exits_zero() {
         run(Command::new(scxtop()).args(["--headless", "--duration", "2s", "--interval", "500ms"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&stdout);
     let attach = lines.iter().find(|v| v["action"] == "attach").unwrap();
     assert_eq!(attach["ok"], false);
     let msg = attach["message"].as_str().unwrap();
@@ -157,10 +162,7 @@ fn headless_duration_shorter_than_startup_still_prints_a_snapshot() {
         run(Command::new(scxtop()).args(["--headless", "--duration", "1ms", "--interval", "1s"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&stdout);
     assert!(
         lines.iter().any(|v| v["action"] == "attach"),
         "no attach result: {stdout}"

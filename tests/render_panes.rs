@@ -155,6 +155,20 @@ fn an_empty_histogram_says_so() {
 }
 
 #[test]
+fn a_kernel_that_cannot_time_waits_says_why_in_the_latency_pane() {
+    let mut snap = fixture::snapshot(&FixtureSpec {
+        samples: 0,
+        ..FixtureSpec::default()
+    });
+    snap.probe
+        .unavailable
+        .push(scxtop::probe::sched_probes::LATENCY_UNSUPPORTED.to_string());
+    let t = text(&draw(&state_with(snap), 120, 40, MONO));
+    assert!(t.contains("CONFIG_SCHED_INFO"), "{t}");
+    assert!(!t.contains("no samples yet"), "{t}");
+}
+
+#[test]
 fn two_hundred_fifty_six_cpus_wrap_into_columns_and_scroll() {
     let spec = FixtureSpec {
         cpus: 256,

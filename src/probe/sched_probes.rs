@@ -24,7 +24,9 @@ pub const PRIO_RT: usize = 40;
 
 pub const PROGRAMS: &str = "tp_btf/sched_switch";
 
-/// Why latency is missing when the kernel lacks the fields the probe reads.
+/// Why latency is missing when the kernel lacks the fields the probe reads;
+/// it starts with LATENCY_UNSUPPORTED_PREFIX, which the latency pane finds.
+pub const LATENCY_UNSUPPORTED_PREFIX: &str = "run-queue latency";
 pub const LATENCY_UNSUPPORTED: &str = "run-queue latency: this kernel has no \
     sched_info.last_queued or per-CPU cfs_rq->rq (CONFIG_SCHED_INFO and \
     CONFIG_FAIR_GROUP_SCHED are needed); switch counts and the task table still work";

@@ -15,6 +15,7 @@ use super::theme::Theme;
 use crate::app::state::{HistKind, HistSource, State};
 use crate::probe::collector::Latency;
 use crate::probe::histogram::{BUCKETS, Histogram, SUB, bounds};
+use crate::probe::sched_probes::LATENCY_UNSUPPORTED_PREFIX;
 
 /// One display row: `[lo, hi)` in ns and each histogram's count in it.
 #[derive(Debug, PartialEq)]
@@ -228,6 +229,16 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     );
     let inner = b.inner(area);
     b.render(area, buf);
+    // The probes run but this kernel cannot time waits: say why rather
+    // than show an empty chart.
+    if let Some(why) =
+        (state.snap.as_ref()).and_then(|s| unavailable(s, LATENCY_UNSUPPORTED_PREFIX))
+    {
+        Paragraph::new(Span::styled(format::printable(why), theme.dim()))
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
+        return;
+    }
     let live = state.live_latency();
     let Some((label, live)) = live else {
         let why = match &state.snap {
@@ -247,34 +258,22 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     let rows_h = inner.height.saturating_sub(2) as usize;
     match baseline {
         None => {
-            let [head, body] =
-                Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(inner);
             // The title names the kind; only a level or CPU needs its label.
             let own_label = (state.hist.kind != HistKind::All).then_some(label.as_str());
-            draw_summary(head, buf, own_label, &live, theme);
             let rows = chart_rows(&[&live.hist], rows_h);
-            if rows.is_empty() {
-                Paragraph::new(Span::styled("no samples yet", theme.dim())).render(body, buf);
-            } else {
-                draw_column(
-                    body,
-                    buf,
-                    &rows,
-                    Column {
-                        index: 0,
-                        lat: &live,
-                        share: false,
-                        style: theme.bar(),
-                    },
-                    theme,
-                );
-            }
+            let col = Column {
+                index: 0,
+                lat: &live,
+                share: false,
+                style: theme.bar(),
+            };
+            draw_panel(inner, buf, own_label, &rows, col, theme);
         }
         Some((base_label, base)) => {
             let [left, right] =
                 Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(inner);
             let rows = chart_rows(&[&base.hist, &live.hist], rows_h);
-            for (area, col, lbl, lat, style) in [
+            for (area, index, lbl, lat, style) in [
                 (
                     left,
                     0,
@@ -284,27 +283,33 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
                 ),
                 (right, 1, format!("B: live {label}"), &live, theme.bar()),
             ] {
-                let [head, body] =
-                    Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
-                draw_summary(head, buf, Some(&lbl), lat, theme);
-                if lat.hist.count() == 0 {
-                    Paragraph::new(Span::styled("no samples yet", theme.dim())).render(body, buf);
-                } else {
-                    draw_column(
-                        body,
-                        buf,
-                        &rows,
-                        Column {
-                            index: col,
-                            lat,
-                            share: true,
-                            style,
-                        },
-                        theme,
-                    );
-                }
+                let col = Column {
+                    index,
+                    lat,
+                    share: true,
+                    style,
+                };
+                draw_panel(area, buf, Some(&lbl), &rows, col, theme);
             }
         }
+    }
+}
+
+/// One distribution: its summary line over its bars.
+fn draw_panel(
+    area: Rect,
+    buf: &mut Buffer,
+    label: Option<&str>,
+    rows: &[ChartRow],
+    col: Column,
+    theme: Theme,
+) {
+    let [head, body] = Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
+    draw_summary(head, buf, label, col.lat, theme);
+    if col.lat.hist.count() == 0 {
+        Paragraph::new(Span::styled("no samples yet", theme.dim())).render(body, buf);
+    } else {
+        draw_column(body, buf, rows, col, theme);
     }
 }
 
