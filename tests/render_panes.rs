@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
 use scxtop::app::action::Action;
-use scxtop::app::state::{Pane, State};
+use scxtop::app::state::{Message, MessageKind, Pane, State};
 use scxtop::app::update::update;
 use scxtop::probe::printk_tail::LogLine;
 use scxtop::sched::ExitInfo;
@@ -229,6 +229,26 @@ fn printk_lines_with_bad_bytes_and_escapes_are_shown_safely() {
         !t.chars().any(|c| c.is_control() && c != '\n'),
         "control character on screen"
     );
+}
+
+#[test]
+fn a_long_error_takes_two_status_lines_and_shows_where_it_was_cut() {
+    let mut state = state_with(fixture::snapshot(&FixtureSpec::default()));
+    state.message = Some(Message {
+        text: format!(
+            "attach failed: cannot attach a scheduler: kernel 6.18.44 was built without \
+             CONFIG_SCHED_CLASS_EXT (no /sys/kernel/sched_ext): boot a kernel with \
+             CONFIG_SCHED_CLASS_EXT=y to attach schedulers {}",
+            "and more ".repeat(10)
+        ),
+        kind: MessageKind::Error,
+    });
+    let t = lines(&draw(&state, 80, 24, MONO));
+    assert!(t[1].starts_with(" attach failed:"), "{t:#?}");
+    assert!(t[2].trim_end().ends_with('…'), "{t:#?}");
+    // Whole words only, and the panes start right under the two lines.
+    assert!(t[1].trim_end().ends_with("without"), "{t:#?}");
+    assert!(t[3].starts_with('┌'), "{t:#?}");
 }
 
 #[test]

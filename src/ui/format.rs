@@ -67,9 +67,63 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
+/// `text` word-wrapped to `width` columns in at most `max_lines` lines; a
+/// word longer than a line is split, and text that does not fit ends in "…".
+pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let width = width.max(2);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let gap = usize::from(used > 0);
+            if used + gap + word.len() <= width {
+                if gap == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // Longer than a whole line: split it.
+            let rest = word.split_off(width);
+            lines.push(word.iter().collect());
+            word = rest;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > max_lines {
+        lines.truncate(max_lines);
+        if let Some(last) = lines.last_mut() {
+            let kept: String = last.chars().take(width - 1).collect();
+            *last = format!("{kept}…");
+        }
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_breaks_at_words_and_marks_what_does_not_fit() {
+        assert_eq!(
+            wrap("attach failed: no root", 14, 3),
+            ["attach failed:", "no root"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 3), ["abcd", "efgh", "ij"]);
+        let cut = wrap("one two three four five six", 9, 2);
+        assert_eq!(cut, ["one two", "three…"]);
+        assert!(cut.iter().all(|l| l.chars().count() <= 9));
+        assert!(wrap("", 10, 2).is_empty());
+    }
 
     #[test]
     fn durations_pick_a_unit_and_three_digits() {

@@ -4,8 +4,9 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::format;
 use super::theme::Theme;
@@ -54,40 +55,53 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
         top.push(Span::raw(" "));
         top.push(Span::styled(" PAUSED ", theme.alert()));
     }
-    let second = second_line(state, theme);
-    Paragraph::new(vec![Line::from(top), second])
-        .wrap(Wrap { trim: false })
-        .render(area, buf);
+    let (message, style) = message(state, theme);
+    let mut lines = vec![Line::from(top)];
+    lines.extend(
+        message_lines(&message, area.width)
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, style))),
+    );
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// The message under the scheduler line: word-wrapped, at most two lines
+/// (a one-line error can still be long), cut with "…" beyond that.
+fn message_lines(message: &str, width: u16) -> Vec<String> {
+    let w = usize::from(width).saturating_sub(1);
+    format::wrap(message, w, 2)
+        .into_iter()
+        .map(|l| format!(" {l}"))
+        .collect()
 }
 
 /// Lines the status bar needs at `width`: the scheduler line, then the
-/// message wrapped to at most two lines (a one-line error is still long).
+/// message's lines (at least one).
 pub fn height(state: &State, width: u16) -> u16 {
-    let w = second_line(state, Theme { color: false }).width();
-    let lines = w.div_ceil(usize::from(width.max(1))).clamp(1, 2);
+    let (message, _) = message(state, Theme { color: false });
+    let lines = message_lines(&message, width).len().max(1);
     1 + u16::try_from(lines).unwrap_or(2)
 }
 
-fn second_line(state: &State, theme: Theme) -> Line<'static> {
+/// The second line's text and style: the last action's result, else why
+/// no scheduler can attach, else the last exit, else a hint.
+fn message(state: &State, theme: Theme) -> (String, Style) {
     if let Some(m) = &state.message {
         let style = match m.kind {
             MessageKind::Ok => theme.ok(),
             MessageKind::Error => theme.error(),
             MessageKind::KernelExit => theme.alert(),
         };
-        return Line::from(Span::styled(
-            format!(" {}", format::printable(&m.text)),
-            style,
-        ));
+        return (format::printable(&m.text), style);
     }
     let Some(snap) = &state.snap else {
-        return Line::default();
+        return (String::new(), theme.dim());
     };
     if let Some(reason) = &snap.sched.unsupported_reason {
-        return Line::from(Span::styled(
-            format!(" scheduler unavailable: {}", format::printable(reason)),
+        return (
+            format!("scheduler unavailable: {}", format::printable(reason)),
             theme.error(),
-        ));
+        );
     }
     match &snap.sched.last_exit {
         Some(exit) => {
@@ -96,12 +110,12 @@ fn second_line(state: &State, theme: Theme) -> Line<'static> {
             } else {
                 theme.alert()
             };
-            Line::from(Span::styled(
-                format!(" last exit: {}", format::printable(&exit.summary())),
+            (
+                format!("last exit: {}", format::printable(&exit.summary())),
                 style,
-            ))
+            )
         }
-        None => Line::from(Span::styled(" press ? for help", theme.dim())),
+        None => ("press ? for help".to_string(), theme.dim()),
     }
 }
 
