@@ -3,9 +3,9 @@
 //! `cargo bench --bench probes` prints:
 //! - ns per invocation of each probe program (BPF_ENABLE_STATS run time /
 //!   run count) under a context-switch storm (target: 150 ns or less),
-//! - pipe ping-pong pinned to one CPU without scxtop, with scxtop running
-//!   and with the BPF probes alone, interleaved, median of 7 rounds (target:
-//!   at most 10% slower),
+//! - pipe ping-pong pinned to one CPU without scxtop, with scxtop running,
+//!   with the BPF probes alone and with an empty sched_switch program (the
+//!   floor), interleaved, median of 7 rounds (target: at most 10% slower),
 //! - a messaging load (4 unpinned ping-pong pairs), the same way (target:
 //!   within 3%),
 //! - 60 s at 500k+ events/s: the BPF switch count against perf's (no loss).

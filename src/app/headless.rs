@@ -101,7 +101,7 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
     let mut deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
     // A run always shows at least one snapshot: under emulation loading the
     // scheduler alone can outlast a short --duration.
-    let mut snapshots = 0usize;
+    let mut shown_snapshot = false;
     let mut overdue = false;
 
     loop {
@@ -116,7 +116,7 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
                 Some(r) => {
                     if !emit_report(&r, t()) { break }
                     if matches!(r, Report::Snapshot(_)) {
-                        snapshots += 1;
+                        shown_snapshot = true;
                         if overdue { break }
                     }
                 }
@@ -131,7 +131,7 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
                 }
             },
             _ = until_deadline => {
-                if snapshots > 0 { break }
+                if shown_snapshot { break }
                 overdue = true;
                 deadline = None;
             }

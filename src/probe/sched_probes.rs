@@ -212,7 +212,8 @@ impl SchedProbes {
             .collect()
     }
 
-    /// Context switches per CPU since attach: the cheap part of `read`.
+    /// Context switches per CPU since attach (one map read; `scxtop status`
+    /// needs nothing else).
     pub fn cpu_switches(&self) -> Result<Vec<u64>, ProbeError> {
         Ok(self.cpu_stats()?.iter().map(|c| c.switches).collect())
     }

@@ -231,8 +231,10 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     b.render(area, buf);
     // The probes run but this kernel cannot time waits: say why rather
     // than show an empty chart.
-    if let Some(why) =
-        (state.snap.as_ref()).and_then(|s| unavailable(s, LATENCY_UNSUPPORTED_PREFIX))
+    if let Some(why) = state
+        .snap
+        .as_ref()
+        .and_then(|s| unavailable(s, LATENCY_UNSUPPORTED_PREFIX))
     {
         Paragraph::new(Span::styled(format::printable(why), theme.dim()))
             .wrap(Wrap { trim: true })
