@@ -6,17 +6,9 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The private tracefs instance exists while scxtop runs and is gone after
 /// SIGTERM (and after SIGINT).
@@ -33,7 +25,12 @@ fn tracefs_instance_is_removed_on_sigterm_and_sigint() {
             .spawn()
             .unwrap();
         let dir = format!("/sys/kernel/tracing/instances/scxtop-{}", child.id());
-        wait_for(&dir, || Path::new(&dir).is_dir());
+        poll_until(&dir, Duration::from_secs(20), || {
+            Path::new(&dir)
+                .is_dir()
+                .then_some(())
+                .ok_or_else(|| "no such directory".to_string())
+        });
         // SAFETY: signalling our own child by pid.
         assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
         let status = child.wait().unwrap();

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::tmux::Tmux;
-use common::{require_vm, scxtop, vm_harness};
+use common::{poll_until, require_vm, scxtop, vm_harness};
 
 /// The guest reports its sched_ext state on the side channel every 200 ms
 /// while scxtop runs on the console.
@@ -38,21 +38,14 @@ fn screen_seq(s: &str) -> Option<u64> {
 }
 
 fn wait_guest(side: &Path, want: &str, min_seq: u64) -> u64 {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some((state, seq)) = guest_state(side)
-            && state == want
-            && seq >= min_seq
-        {
-            return seq;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "guest never reported {want} (seq >= {min_seq}); last: {:?}",
-            guest_state(side)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    poll_until(
+        &format!("the guest to report {want} (seq >= {min_seq})"),
+        Duration::from_secs(30),
+        || match guest_state(side) {
+            Some((state, seq)) if state == want && seq >= min_seq => Ok(seq),
+            last => Err(format!("{last:?}")),
+        },
+    )
 }
 
 #[test]

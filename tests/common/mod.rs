@@ -3,8 +3,10 @@
 
 pub mod tmux;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::thread;
+use std::time::{Duration, Instant};
 
 pub fn scxtop() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_scxtop"))
@@ -32,6 +34,45 @@ pub fn require_root(test: &str) -> bool {
     assert!(!in_ci(), "{test}: CI must run as root");
     eprintln!("{test}: skipped, needs root (run the test command with sudo)");
     false
+}
+
+/// Tests that need a kernel without sched_ext (they check how scxtop says
+/// why it cannot attach) and would attach for real on one that has it.
+/// Outside CI they say why they did nothing; CI must run them, so there they
+/// fail: the VM tests cover the supported case, not these checks.
+pub fn require_host_without_sched_ext(test: &str) -> bool {
+    if !Path::new("/sys/kernel/sched_ext").exists() {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{test}: this host has sched_ext, and the check needs a kernel without it \
+         (the test never attaches a scheduler to the machine running the tests)"
+    );
+    eprintln!("{test}: skipped, this kernel has sched_ext (the check needs one without)");
+    false
+}
+
+/// The one way tests wait: calls `attempt` every 50 ms until it returns
+/// `Ok`, and panics with `what` and the last `Err` (what was seen instead)
+/// once `timeout` has passed. Deadlines are generous: they only bound a
+/// failure, a passing test never waits for them.
+pub fn poll_until<T>(
+    what: &str,
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match attempt() {
+            Ok(v) => return v,
+            Err(seen) => assert!(
+                start.elapsed() < timeout,
+                "waited {timeout:?} for {what}; last seen:\n{seen}"
+            ),
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 pub fn run(cmd: &mut Command) -> Output {
@@ -157,9 +198,16 @@ pub fn vm_script(series: &str, script: &str) -> GuestRun {
         "{}:/guest-lib.sh",
         repo_root().join("tests/vm/guest-lib.sh").display()
     ));
-    for f in ["stall", "reject", "no_ops"] {
-        cmd.arg("--file")
-            .arg(format!("{}:/fixtures/", bpf_fixture(f).display()));
+    // Every object build.rs compiled (tests/bpf/*.bpf.c, and ours).
+    let dir = PathBuf::from(env!("SCXTOP_TEST_BPF_DIR"));
+    let mut objects: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
+        .collect();
+    objects.sort();
+    for o in objects {
+        cmd.arg("--file").arg(format!("{}:/fixtures/", o.display()));
     }
     cmd.arg("--").arg(format!(". /guest-lib.sh\n{script}"));
     let out = run(&mut cmd);

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::poll_until;
 
 pub struct Tmux {
     pub name: String,
@@ -67,18 +68,10 @@ impl Tmux {
     /// Polls the screen until `done` holds; panics with the last screen
     /// after `timeout`.
     pub fn wait_for(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
+        poll_until(what, timeout, || {
             let s = self.screen();
-            if done(&s) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "waited {timeout:?} for {what}; the screen:\n{s}"
-            );
-            thread::sleep(Duration::from_millis(200));
-        }
+            if done(&s) { Ok(s) } else { Err(s) }
+        })
     }
 }
 

@@ -2,20 +2,45 @@
 # Shell helpers for scheduler tests inside the VM guest (busybox sh).
 # The Rust VM tests copy this to /guest-lib.sh and source it. Lines starting
 # with "@" are results the host-side test parses: "@KEY VALUE...".
+#
+# Every wait here polls a condition until a deadline (in tenths of a second).
+# Deadlines only bound a failure: a passing test never waits for them, so
+# they are generous (a loaded host slows the TCG guest many times over).
 
 SCX=/sys/kernel/sched_ext
 
 say() { echo "@$*"; }
 
-# wait_state STATE [TENTHS]: wait until sched_ext is in STATE (default 10 s).
-wait_state() {
-    n=${2:-100}
-    while [ "$(cat $SCX/state)" != "$1" ] && [ "$n" -gt 0 ]; do
+# wait_until TENTHS CMD...: run CMD every 0.1 s until it succeeds; fails
+# when it still does not after TENTHS tries.
+wait_until() {
+    n=$1
+    shift
+    until "$@"; do
+        [ "$n" -gt 0 ] || return 1
         sleep 0.1
         n=$((n - 1))
     done
-    [ "$(cat $SCX/state)" = "$1" ]
 }
+
+state_is() { [ "$(cat $SCX/state)" = "$1" ]; }
+
+# wait_state STATE [TENTHS]: wait until sched_ext is in STATE (default 60 s).
+wait_state() { wait_until "${2:-600}" state_is "$1"; }
+
+# count OUT PATTERN: lines of OUT matching PATTERN.
+count() {
+    _c=$(grep -c -- "$2" "$1" 2>/dev/null)
+    echo "${_c:-0}"
+}
+
+has_count() { [ "$(count "$1" "$2")" -ge "$3" ]; }
+
+# wait_line OUT PATTERN [TENTHS]: wait until OUT has a line matching PATTERN.
+wait_line() { wait_until "${3:-600}" has_count "$1" "$2" 1; }
+
+# wait_count OUT PATTERN N [TENTHS]: wait until OUT has N lines matching PATTERN.
+wait_count() { wait_until "${4:-600}" has_count "$1" "$2" "$3"; }
 
 # start_scxtop OUT [ARGS...]: scxtop --headless in the background, commands
 # through fd 3 (a FIFO), JSON lines to OUT. Sets SCXTOP_PID.
@@ -32,15 +57,16 @@ start_scxtop() {
 # send CMD: one headless command to the scxtop started by start_scxtop.
 send() { echo "$1" >&3; }
 
-# wait_line OUT PATTERN [TENTHS]: wait until OUT has a line matching PATTERN.
-wait_line() {
-    n=${3:-100}
-    while ! grep -q "$2" "$1" && [ "$n" -gt 0 ]; do
-        sleep 0.1
-        n=$((n - 1))
-    done
-    grep -q "$2" "$1"
+# act OUT CMD [TENTHS]: send CMD and wait for its action line in OUT (the
+# engine runs commands in order, so the next "action":"CMD" line is its).
+act() {
+    _before=$(count "$1" "\"action\":\"$2\"")
+    send "$2"
+    wait_count "$1" "\"action\":\"$2\"" $((_before + 1)) "${3:-600}"
 }
+
+# last_action OUT CMD: the latest action line for CMD.
+last_action() { grep "\"action\":\"$2\"" "$1" | tail -n 1; }
 
 # stop_scxtop: quit and wait for it.
 stop_scxtop() {
@@ -52,4 +78,25 @@ stop_scxtop() {
 # Monotonic-enough time in centiseconds.
 now_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 
-fd_count() { ls "/proc/$1/fd" | wc -l; }
+# fd_count PID: open fds of PID, the least of five reads 0.1 s apart (a
+# refresh holds files open for a moment; a leak stays).
+fd_count() {
+    _min=""
+    for _i in 1 2 3 4 5; do
+        _n=$(ls "/proc/$1/fd" | wc -l)
+        if [ -z "$_min" ] || [ "$_n" -lt "$_min" ]; then _min=$_n; fi
+        sleep 0.1
+    done
+    echo "$_min"
+}
+
+# thread_named PID COMM: the tid of PID's thread called COMM.
+thread_named() {
+    for _t in /proc/$1/task/*; do
+        if [ "$(cat "$_t/comm" 2>/dev/null)" = "$2" ]; then
+            basename "$_t"
+            return 0
+        fi
+    done
+    return 1
+}
