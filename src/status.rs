@@ -2,6 +2,8 @@
 //! sample from the switch-counting probe, which proves the BPF build, load and
 //! attach path end to end.
 
+use std::fs;
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -41,6 +43,10 @@ pub struct ProbeSample {
     pub window_s: f64,
     pub switches: u64,
     pub per_cpu: Vec<u64>,
+    /// The kernel's own count (`/proc/stat` ctxt) over a window inside the
+    /// probe's: the probe can count a few more, never fewer. `None` when
+    /// /proc/stat could not be read.
+    pub kernel_switches: Option<u64>,
 }
 
 impl ProbeSample {
@@ -57,15 +63,27 @@ pub fn gather(roots: &Roots, window: Duration) -> StatusReport {
     StatusReport {
         kernel_release: kernel::release(&roots.proc),
         sched_ext: roots.read_support().map_err(|e| e.to_string()),
-        probe: sample_switches(window).map_err(|e| e.to_string()),
+        probe: sample_switches(&roots.proc, window).map_err(|e| e.to_string()),
     }
 }
 
-fn sample_switches(window: Duration) -> Result<ProbeSample, crate::probe::ProbeError> {
+/// Context switches since boot, summed over CPUs by the kernel.
+fn proc_stat_ctxt(proc: &Path) -> Option<u64> {
+    let stat = fs::read_to_string(proc.join("stat")).ok()?;
+    stat.lines()
+        .find_map(|l| l.strip_prefix("ctxt "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn sample_switches(proc: &Path, window: Duration) -> Result<ProbeSample, crate::probe::ProbeError> {
     let probes = SchedProbes::start()?;
     let before = probes.cpu_switches()?;
     let started = Instant::now();
+    let kernel_before = proc_stat_ctxt(proc);
     thread::sleep(window);
+    let kernel_after = proc_stat_ctxt(proc);
     let after = probes.cpu_switches()?;
     let elapsed = started.elapsed();
     let per_cpu: Vec<u64> = after
@@ -78,5 +96,8 @@ fn sample_switches(window: Duration) -> Result<ProbeSample, crate::probe::ProbeE
         window_s: elapsed.as_secs_f64(),
         switches: per_cpu.iter().sum(),
         per_cpu,
+        kernel_switches: kernel_after
+            .zip(kernel_before)
+            .map(|(a, b)| a.saturating_sub(b)),
     })
 }

@@ -11,7 +11,7 @@ use scxtop::app::action::Action;
 use scxtop::app::state::{Message, MessageKind, Pane, State};
 use scxtop::app::update::update;
 use scxtop::probe::printk_tail::LogLine;
-use scxtop::sched::ExitInfo;
+use scxtop::sched::{ExitInfo, ExitKind};
 use scxtop::snapshot::Snapshot;
 use scxtop::ui::fixture::{self, FixtureSpec};
 use scxtop::ui::screen;
@@ -305,7 +305,7 @@ fn a_kernel_exit_is_highlighted_in_the_status_bar() {
     update(
         &mut state,
         Action::KernelExit(Box::new(ExitInfo {
-            kind: "ERROR_STALL".into(),
+            kind: ExitKind::ErrorStall,
             code: 0,
             reason: "runnable task stall".into(),
             msg: "stallme[123] failed to run for 5s".into(),

@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::exit_info::ExitInfo;
+use super::exit_info::{ExitInfo, ExitKind};
 use super::kmsg::{self, KmsgTail};
 use super::loader::{self, Attached, BuiltInOptions};
 use super::{SchedError, SchedSource};
 use crate::sched_ext::sysfs::{Roots, ScxState, Support};
 
 const KMSG_KEEP: usize = 32;
+/// How long an exit without a record waits for the kernel's log line.
+const KMSG_GRACE: Duration = Duration::from_millis(300);
 
 pub struct Engine {
     source: SchedSource,
@@ -94,13 +96,9 @@ impl Engine {
     pub fn detach(&mut self) -> Result<ExitInfo, SchedError> {
         let att = self.attached.take().ok_or(SchedError::NotAttached)?;
         let ops = att.ops_name.clone();
-        let info = att.detach().unwrap_or_else(|| ExitInfo {
-            kind: "UNREG".into(),
-            code: 0,
-            reason: "unregistered from user space".into(),
-            msg: String::new(),
-            ops,
-        });
+        // Without an exit record, the kernel log (printed before the
+        // unregistration returns) is the only account of what happened.
+        let info = att.detach().unwrap_or_else(|| self.exit_from_kmsg(&ops));
         self.last_exit = Some(info.clone());
         Ok(info)
     }
@@ -138,12 +136,7 @@ impl Engine {
     /// Once a refresh: collects kernel log lines and, when the kernel ejected
     /// our scheduler, tears it down and returns why.
     pub fn poll(&mut self) -> Option<ExitInfo> {
-        for line in self.kmsg.read_new() {
-            if self.kmsg_lines.len() == KMSG_KEEP {
-                self.kmsg_lines.pop_front();
-            }
-            self.kmsg_lines.push_back(line);
-        }
+        self.read_kmsg();
         let att = self.attached.as_ref()?;
         let recorded = att.exit_info();
         if recorded.is_none() && self.kernel_still_runs(&att.ops_name) {
@@ -151,10 +144,10 @@ impl Engine {
         }
         let ops = att.ops_name.clone();
         let att = self.attached.take()?;
-        let info = att
-            .detach()
-            .or(recorded)
-            .unwrap_or_else(|| self.exit_from_kmsg(&ops));
+        let info = match att.detach().or(recorded) {
+            Some(info) => info,
+            None => self.exit_from_kmsg(&ops),
+        };
         self.last_exit = Some(info.clone());
         Some(info)
     }
@@ -170,22 +163,49 @@ impl Engine {
         }
     }
 
-    /// For objects without UEI: the kernel log says why it disabled them.
-    fn exit_from_kmsg(&self, ops: &str) -> ExitInfo {
-        let reason = self
-            .kmsg_lines
+    /// For objects without UEI: the kernel log says why it disabled them
+    /// (and, for an error, with what message). The log can trail the state
+    /// file by a moment, so it is read again for a short while.
+    fn exit_from_kmsg(&mut self, ops: &str) -> ExitInfo {
+        let deadline = Instant::now() + KMSG_GRACE;
+        loop {
+            self.read_kmsg();
+            if let Some(info) = self.kmsg_exit(ops) {
+                return info;
+            }
+            if Instant::now() >= deadline {
+                return ExitInfo::unavailable(ops);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The last "disabled" line about `ops`, with the message line after it.
+    fn kmsg_exit(&self, ops: &str) -> Option<ExitInfo> {
+        let lines: Vec<&String> = self.kmsg_lines.iter().collect();
+        let at = lines
             .iter()
-            .rev()
-            .filter_map(|l| kmsg::disabled_reason(l))
-            .find(|(name, _)| name == ops)
-            .map(|(_, reason)| reason)
-            .unwrap_or_else(|| "disabled by the kernel (no exit info recorded)".into());
-        ExitInfo {
-            kind: "UNKNOWN".into(),
+            .rposition(|l| kmsg::disabled_reason(l).is_some_and(|(name, _)| name == ops))?;
+        let (_, reason) = kmsg::disabled_reason(lines[at])?;
+        let msg = lines[at + 1..]
+            .iter()
+            .find_map(|l| kmsg::exit_message(l, ops))
+            .unwrap_or_default();
+        Some(ExitInfo {
+            kind: ExitKind::from_reason(&reason),
             code: 0,
             reason,
-            msg: String::new(),
+            msg: msg.to_string(),
             ops: ops.to_string(),
+        })
+    }
+
+    fn read_kmsg(&mut self) {
+        for line in self.kmsg.read_new() {
+            if self.kmsg_lines.len() == KMSG_KEEP {
+                self.kmsg_lines.pop_front();
+            }
+            self.kmsg_lines.push_back(line);
         }
     }
 

@@ -66,6 +66,14 @@ pub fn disabled_reason(msg: &str) -> Option<(String, String)> {
     Some((name.to_string(), reason.to_string()))
 }
 
+/// The message in `sched_ext: NAME: MESSAGE`, which the kernel prints after
+/// the "disabled" line of an error exit.
+pub fn exit_message<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
+    msg.strip_prefix("sched_ext: ")?
+        .strip_prefix(name)?
+        .strip_prefix(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +96,19 @@ mod tests {
         assert_eq!(reason, "runnable task stall");
         assert_eq!(
             disabled_reason("sched_ext: BPF scheduler \"x\" enabled"),
+            None
+        );
+    }
+
+    #[test]
+    fn reads_the_error_message_of_one_scheduler() {
+        assert_eq!(
+            exit_message("sched_ext: stall: t[7] failed to run", "stall"),
+            Some("t[7] failed to run")
+        );
+        assert_eq!(exit_message("sched_ext: other: boom", "stall"), None);
+        assert_eq!(
+            exit_message("sched_ext: BPF scheduler \"stall\" enabled", "stall"),
             None
         );
     }

@@ -27,17 +27,20 @@ pub fn render(report: &StatusReport) -> String {
         Err(e) => line("sched_ext", &format!("error: {e}")),
     }
     match &report.probe {
-        Ok(p) => line(
-            "probe",
-            &format!(
+        Ok(p) => {
+            let mut text = format!(
                 "{} counted {} context switches in {:.2}s ({:.0}/s over {} CPUs)",
                 p.program,
                 p.switches,
                 p.window_s,
                 p.per_second(),
                 p.per_cpu.len()
-            ),
-        ),
+            );
+            if let Some(k) = p.kernel_switches {
+                let _ = write!(text, "; the kernel counted {k} inside that window");
+            }
+            line("probe", &text)
+        }
         Err(e) => line("probe", &format!("error: {e}")),
     }
     out
@@ -55,6 +58,7 @@ mod tests {
             window_s: 2.0,
             switches: 300,
             per_cpu: vec![100, 200],
+            kernel_switches: Some(297),
         }
     }
 
@@ -81,7 +85,7 @@ mod tests {
                 "state        enabled",
                 "ops          scxtop_prio",
                 "enable_seq   3",
-                "probe        tp_btf/sched_switch counted 300 context switches in 2.00s (150/s over 2 CPUs)",
+                "probe        tp_btf/sched_switch counted 300 context switches in 2.00s (150/s over 2 CPUs); the kernel counted 297 inside that window",
             ]
         );
     }
