@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
