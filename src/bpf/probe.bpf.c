@@ -29,6 +29,10 @@ char LICENSE[] SEC("license") = "GPL";
 /* Which task the "selected task" histogram follows (0: none). Userspace
  * writes it through the mmapped .bss. */
 u32 target_tid;
+/* CLOCK_MONOTONIC ns from when the program was attached (userspace writes
+ * it right after the attach): a task started later was watched its whole
+ * life. */
+u64 watching_since_ns;
 /* Set when this kernel lacks what latency needs (CONFIG_SCHED_INFO for the
  * enqueue stamp, CONFIG_FAIR_GROUP_SCHED for the task's run queue). */
 u32 latency_unsupported;
@@ -150,6 +154,11 @@ static __always_inline void arrive(struct task_struct *p, struct cpu_stat *cs)
 		st->base_runtime_ns = p->se.sum_exec_runtime;
 		st->base_nvcsw = p->nvcsw;
 		st->base_nivcsw = p->nivcsw;
+		/* A task born while we watch has waited only under our eyes: what
+		 * run_delay holds at its first arrival is part of this first wait,
+		 * folded in at a move between run queues before it ever ran. */
+		if (watching_since_ns && p->start_time >= watching_since_ns)
+			earlier = run_delay;
 	} else if (run_delay > st->run_delay_seen) {
 		/* A task moved between run queues while it waited (load
 		 * balancing, a sched_ext dispatch to another CPU) had that part

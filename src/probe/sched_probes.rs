@@ -147,7 +147,21 @@ fn open_load_attach(
         .map_err(|e| ProbeError::Bpf(describe("loading the probe programs", &e)))?;
     skel.attach()
         .map_err(|e| ProbeError::Bpf(describe(&format!("attaching {PROGRAMS}"), &e)))?;
+    if let Some(bss) = skel.maps.bss_data.as_deref_mut() {
+        bss.watching_since_ns = monotonic_ns();
+    }
     Ok(skel)
+}
+
+/// CLOCK_MONOTONIC in ns: the clock of `task_struct.start_time`.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Copies `src` with volatile reads: the kernel updates it concurrently, and
