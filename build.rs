@@ -22,6 +22,8 @@ const TEST_FIXTURES: &[(&str, &str)] = &[
     ("tests/bpf/no_ops.bpf.c", "no_ops"),
     ("tests/bpf/printk.bpf.c", "printk"),
     ("tests/bpf/empty_switch.bpf.c", "empty_switch"),
+    ("tests/bpf/error.bpf.c", "error"),
+    ("tests/bpf/no_uei.bpf.c", "no_uei"),
 ];
 
 const MIN_CLANG: u32 = 18;
@@ -49,6 +51,7 @@ fn check_clang() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     check_clang()?;
     println!("cargo:rerun-if-env-changed=BPF_CLANG");
+    println!("cargo:rerun-if-changed=tests/bpf/comm_prefix.bpf.h");
 
     for (source, name) in SKELETONS.iter().chain(TEST_FIXTURES) {
         scx_cargo::BpfBuilder::new()?

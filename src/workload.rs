@@ -109,6 +109,8 @@ pub struct WakerResult {
     pub nice: i32,
     pub period_us: f64,
     pub samples: usize,
+    /// Mean lateness: with the period, how long one wakeup cycle took.
+    pub mean_us: f64,
     pub p50_us: f64,
     pub p90_us: f64,
     pub p99_us: f64,
@@ -263,6 +265,11 @@ fn waker_loop(
         nice,
         period_us: spec.period.as_secs_f64() * 1e6,
         samples: late_ns.len(),
+        mean_us: if late_ns.is_empty() {
+            0.0
+        } else {
+            late_ns.iter().sum::<u64>() as f64 / late_ns.len() as f64 / 1e3
+        },
         p50_us: pct(0.50),
         p90_us: pct(0.90),
         p99_us: pct(0.99),

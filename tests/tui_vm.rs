@@ -11,14 +11,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::tmux::Tmux;
-use common::{poll_until, require_vm, scxtop, vm_harness};
+use common::{poll_until, require_vm, scxtop, vm_harness, vm_kernels};
 
 /// The guest reports its sched_ext state on the side channel every 200 ms
 /// while scxtop runs on the console.
 const GUEST: &str = "( while :; do echo \"@state $(cat /sys/kernel/sched_ext/state) $(cat /sys/kernel/sched_ext/enable_seq)\" >/dev/ttyS2; sleep 0.2; done ) & exec scxtop --interval 250ms";
 
-const SCRIPT: &str =
-    r#""$VM" --interactive --side "$SIDE" --timeout 600 -- "$GUEST"; echo "vm-exit=$?"; sleep 300"#;
+const SCRIPT: &str = r#""$VM" --interactive --kernel "$SERIES" --side "$SIDE" --timeout 600 -- "$GUEST"; echo "vm-exit=$?"; sleep 300"#;
 
 /// The guest's latest (state, enable_seq).
 fn guest_state(side: &Path) -> Option<(String, u64)> {
@@ -53,6 +52,12 @@ fn d_detaches_to_fair_and_r_brings_our_scheduler_back() {
     if !require_vm("tui_vm") {
         return;
     }
+    for series in vm_kernels() {
+        d_and_r_on(&series);
+    }
+}
+
+fn d_and_r_on(series: &str) {
     let dir = tempfile::tempdir().unwrap();
     let side = dir.path().join("side.log");
     let bin = scxtop();
@@ -71,6 +76,7 @@ fn d_detaches_to_fair_and_r_brings_our_scheduler_back() {
             ("SIDE", &side),
             ("SCXTOP_BIN", &bin),
             ("GUEST_FILE", &guest_file),
+            ("SERIES", Path::new(series)),
         ],
     );
 

@@ -6,22 +6,13 @@
 
 #include <scx/common.bpf.h>
 
+#include "comm_prefix.bpf.h"
+
 char _license[] SEC("license") = "GPL";
 
 UEI_DEFINE(uei);
 
 #define PARK_DSQ 1
-
-static bool is_victim(struct task_struct *p)
-{
-	const char want[] = "stallme";
-	int i;
-
-	for (i = 0; i < sizeof(want) - 1; i++)
-		if (p->comm[i] != want[i])
-			return false;
-	return true;
-}
 
 /* No direct dispatch from here: every task must pass through enqueue. */
 s32 BPF_STRUCT_OPS(stall_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
@@ -31,7 +22,7 @@ s32 BPF_STRUCT_OPS(stall_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wa
 
 void BPF_STRUCT_OPS(stall_enqueue, struct task_struct *p, u64 enq_flags)
 {
-	if (is_victim(p))
+	if (comm_has_prefix(p, "stallme"))
 		scx_bpf_dsq_insert(p, PARK_DSQ, SCX_SLICE_DFL, enq_flags);
 	else
 		scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);

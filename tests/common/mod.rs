@@ -240,6 +240,25 @@ impl GuestRun {
             .unwrap_or_else(|_| panic!("@{key} is {v:?}, not a number:\n{self}"))
     }
 
+    /// The output the guest printed with `part NAME FILE` (guest-lib.sh), as
+    /// a run of its own.
+    pub fn part(&self, name: &str) -> GuestRun {
+        let header = format!("@@part {name}");
+        let stdout = self
+            .stdout
+            .split_inclusive('\n')
+            .skip_while(|l| l.trim_end() != header)
+            .skip(1)
+            .take_while(|l| !l.starts_with("@@part "))
+            .collect();
+        GuestRun {
+            ok: self.ok,
+            code: self.code,
+            stdout,
+            stderr: String::new(),
+        }
+    }
+
     /// JSON lines of the guest output that have `key`.
     pub fn json_with(&self, key: &str) -> Vec<serde_json::Value> {
         self.stdout

@@ -75,6 +75,12 @@ stop_scxtop() {
     wait "$SCXTOP_PID"
 }
 
+# part NAME FILE: print FILE as the part NAME of the output (GuestRun::part).
+part() {
+    echo "@@part $1"
+    cat "$2"
+}
+
 # Monotonic-enough time in centiseconds.
 now_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 
