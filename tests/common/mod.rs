@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod live_view;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
