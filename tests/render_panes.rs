@@ -368,3 +368,45 @@ fn the_selection_stays_on_screen_in_a_long_table() {
         "selected row not highlighted"
     );
 }
+
+/// Without root: one status line says what to do, before the message, and
+/// the panes say why they are empty in full rather than cut or idle.
+#[test]
+fn refused_probes_get_one_line_on_what_to_do_and_whole_reasons() {
+    let mut snap = fixture::snapshot(&FixtureSpec {
+        tasks: 0,
+        samples: 0,
+        log_lines: 0,
+        ..FixtureSpec::default()
+    });
+    snap.probe.needs_root = vec!["task table", "latency", "switch rates", "bpf_printk"];
+    snap.probe.unavailable.extend([
+        "perf counters: perf events need root or CAP_PERFMON (or kernel.perf_event_paranoid \
+         <= 0): run scxtop with sudo (context-switches on CPU 0: Permission denied)"
+            .to_string(),
+        "BPF probes: loading the probe programs: permission denied: loading BPF needs root \
+         (CAP_BPF, CAP_PERFMON and, for schedulers, CAP_SYS_ADMIN); run scxtop with sudo"
+            .to_string(),
+    ]);
+    let state = state_with(snap);
+    let t = lines(&draw(&state, 120, 40, MONO));
+    assert_eq!(
+        t[1].trim_end(),
+        " run scxtop with sudo: without root there is no task table, latency, switch rates or \
+         bpf_printk"
+    );
+    let all = t.join("\n");
+    assert!(all.contains("latency unavailable: BPF probes"), "{all}");
+    assert!(!all.contains("no samples yet"), "{all}");
+    // Both reasons end on their advice, inside their panes.
+    assert_eq!(
+        all.matches("CAP_SYS_ADMIN); run scxtop with").count(),
+        2,
+        "{all}"
+    );
+    assert!(all.contains("Permission denied)"), "{all}");
+    // At the smallest size the line is cut, its action first.
+    let t = lines(&draw(&state, 80, 24, MONO));
+    assert!(t[1].starts_with(" run scxtop with sudo:"), "{t:#?}");
+    assert!(t[1].trim_end().ends_with('…'), "{t:#?}");
+}

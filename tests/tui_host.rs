@@ -25,6 +25,37 @@ fn frame_with_numbers(s: &str) -> bool {
         && task_rows(s).is_some_and(|n| n > 0)
 }
 
+/// The text from `needle` on, within its pane: the lines below it between
+/// the pane's borders, joined (panes side by side share screen lines).
+fn pane_text_from(screen: &str, needle: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let Some((row, at, left)) = lines.iter().enumerate().find_map(|(i, l)| {
+        let byte = l.find(needle)?;
+        let at = l[..byte].chars().count();
+        // The column right after the pane's left border.
+        let left = l[..byte]
+            .rfind('│')
+            .map_or(0, |b| l[..b].chars().count() + 1);
+        Some((i, at, left))
+    }) else {
+        panic!("no {needle:?} on screen:\n{screen}");
+    };
+    let in_pane: Vec<String> = lines[row..]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let from = if i == 0 { at } else { left };
+            l.chars()
+                .skip(from)
+                .take_while(|c| *c != '│')
+                .collect::<String>()
+        })
+        .take_while(|part| !part.trim().is_empty() && !part.starts_with('└'))
+        .map(|part| part.trim().to_string())
+        .collect();
+    in_pane.join(" ")
+}
+
 fn instance_of(pid: i32) -> bool {
     Path::new(&format!("/sys/kernel/tracing/instances/scxtop-{pid}")).exists()
 }
@@ -116,4 +147,64 @@ fn a_panic_restores_the_terminal_before_printing_its_message() {
         !s.contains("Context switches /s"),
         "alternate screen left on:\n{s}"
     );
+}
+
+/// Without root the probes, perf and tracefs are refused: the view still
+/// opens with every pane, says in one line what to do, and each pane says
+/// why it is empty instead of looking idle.
+#[test]
+fn without_root_the_view_opens_says_to_use_sudo_and_q_restores_the_terminal() {
+    if !require_root("tui_host without root") {
+        return;
+    }
+    let bin = scxtop();
+    let unprivileged = "setpriv --reuid=nobody --regid=nogroup --clear-groups \
+                        --inh-caps=-all --bounding-set=-all";
+    let t = Tmux::start(
+        "noroot",
+        120,
+        40,
+        &script(unprivileged, ""),
+        &[("SCXTOP", &bin)],
+    );
+    // The reasons arrive with the first refresh.
+    let s = t.wait_for(
+        "a frame saying why the panes are empty",
+        Duration::from_secs(20),
+        |s| s.contains("task statistics unavailable"),
+    );
+    for pane in PANE_TITLES {
+        assert!(s.contains(pane), "no {pane:?}:\n{s}");
+    }
+    let status: Vec<&str> = s.lines().take(4).collect();
+    assert!(
+        status.iter().any(|l| l.contains("run scxtop with sudo")),
+        "the status bar does not say what to do:\n{s}"
+    );
+    // Each pane's reason is whole, down to the advice at its end.
+    for why in [
+        "task statistics unavailable",
+        "latency unavailable",
+        "perf events need root",
+        "bpf_printk tail unavailable",
+    ] {
+        let text = pane_text_from(&s, why);
+        assert!(
+            text.contains("run scxtop with sudo") || text.contains("run scxtop as root"),
+            "{why:?} is cut before it says what to do: {text:?}\n{s}"
+        );
+    }
+    assert!(
+        !s.contains("no samples yet"),
+        "an idle chart instead of why:\n{s}"
+    );
+    if !Path::new("/sys/kernel/sched_ext").exists() {
+        assert!(s.contains("CONFIG_SCHED_CLASS_EXT"), "{s}");
+    }
+    // Keys still work: the filter reaches the title.
+    t.keys(&["/", "x", "Enter"]);
+    t.wait_for("the filter", Duration::from_secs(5), |s| {
+        s.contains("filter x")
+    });
+    quit_restores_the_terminal(&t);
 }
