@@ -251,6 +251,26 @@ fn a_long_error_takes_two_status_lines_and_shows_where_it_was_cut() {
     assert!(t[3].starts_with('┌'), "{t:#?}");
 }
 
+/// Each pane on its own, squeezed to nothing inside: the too-small guard
+/// keeps such sizes off screen, and a pane must not rely on it to not panic.
+#[test]
+fn panes_squeezed_to_no_inner_rows_draw_without_panicking() {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use scxtop::ui::{cpu_queues, latency_chart, log_tail, switch_rates, task_table};
+
+    let state = state_with(fixture::snapshot(&FixtureSpec::default()));
+    for (w, h) in [(40, 2), (3, 3), (1, 1), (0, 0)] {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        cpu_queues::render(area, &mut buf, &state, MONO, false);
+        task_table::render(area, &mut buf, &state, MONO, false);
+        latency_chart::render(area, &mut buf, &state, MONO, false);
+        switch_rates::render(area, &mut buf, &state, MONO, false);
+        log_tail::render(area, &mut buf, &state, MONO, false);
+    }
+}
+
 #[test]
 fn a_tiny_terminal_gets_a_message_not_a_panic() {
     let state = state_with(fixture::snapshot(&FixtureSpec::default()));
