@@ -12,7 +12,7 @@ use common::live_view::{
     PANE_TITLES, quit_restores_the_terminal, restored, script, scxtop_pid, task_rows,
 };
 use common::tmux::Tmux;
-use common::{require_root, scxtop};
+use common::{poll_until, require_root, scxtop};
 
 /// Every pane has numbers. The table lists threads once they have been
 /// switched in under the probes, so on a quiet machine the first frames
@@ -27,9 +27,9 @@ fn frame_with_numbers(s: &str) -> bool {
 
 /// The text from `needle` on, within its pane: the lines below it between
 /// the pane's borders, joined (panes side by side share screen lines).
-fn pane_text_from(screen: &str, needle: &str) -> String {
+fn pane_text_from(screen: &str, needle: &str) -> Option<String> {
     let lines: Vec<&str> = screen.lines().collect();
-    let Some((row, at, left)) = lines.iter().enumerate().find_map(|(i, l)| {
+    let (row, at, left) = lines.iter().enumerate().find_map(|(i, l)| {
         let byte = l.find(needle)?;
         let at = l[..byte].chars().count();
         // The column right after the pane's left border.
@@ -37,9 +37,7 @@ fn pane_text_from(screen: &str, needle: &str) -> String {
             .rfind('│')
             .map_or(0, |b| l[..b].chars().count() + 1);
         Some((i, at, left))
-    }) else {
-        panic!("no {needle:?} on screen:\n{screen}");
-    };
+    })?;
     let in_pane: Vec<String> = lines[row..]
         .iter()
         .enumerate()
@@ -53,7 +51,7 @@ fn pane_text_from(screen: &str, needle: &str) -> String {
         .take_while(|part| !part.trim().is_empty() && !part.starts_with('└'))
         .map(|part| part.trim().to_string())
         .collect();
-    in_pane.join(" ")
+    Some(in_pane.join(" "))
 }
 
 fn instance_of(pid: i32) -> bool {
@@ -149,6 +147,41 @@ fn a_panic_restores_the_terminal_before_printing_its_message() {
     );
 }
 
+/// What the view must say without root; `Err` names what it lacks.
+fn explains_without_root(s: &str) -> Result<(), String> {
+    if let Some(pane) = PANE_TITLES.iter().find(|p| !s.contains(*p)) {
+        return Err(format!("no {pane:?}"));
+    }
+    if !s
+        .lines()
+        .take(4)
+        .any(|l| l.contains("run scxtop with sudo"))
+    {
+        return Err("the status bar does not say what to do".into());
+    }
+    // Each pane's reason is whole, down to the advice at its end.
+    for why in [
+        "task statistics unavailable",
+        "latency unavailable",
+        "perf events need root",
+        "bpf_printk tail unavailable",
+    ] {
+        let text = pane_text_from(s, why).ok_or_else(|| format!("no {why:?}"))?;
+        if !text.contains("run scxtop with sudo") && !text.contains("run scxtop as root") {
+            return Err(format!(
+                "{why:?} is cut before it says what to do: {text:?}"
+            ));
+        }
+    }
+    if s.contains("no samples yet") {
+        return Err("an idle chart instead of why".into());
+    }
+    if !Path::new("/sys/kernel/sched_ext").exists() && !s.contains("CONFIG_SCHED_CLASS_EXT") {
+        return Err("CONFIG_SCHED_CLASS_EXT is not named".into());
+    }
+    Ok(())
+}
+
 /// Without root the probes, perf and tracefs are refused: the view still
 /// opens with every pane, says in one line what to do, and each pane says
 /// why it is empty instead of looking idle.
@@ -167,40 +200,16 @@ fn without_root_the_view_opens_says_to_use_sudo_and_q_restores_the_terminal() {
         &script(unprivileged, ""),
         &[("SCXTOP", &bin)],
     );
-    // The reasons arrive with the first refresh.
-    let s = t.wait_for(
-        "a frame saying why the panes are empty",
+    // One condition for everything: a capture can catch scxtop halfway
+    // through writing a frame.
+    poll_until(
+        "a frame saying what to do and why each pane is empty",
         Duration::from_secs(20),
-        |s| s.contains("task statistics unavailable"),
+        || {
+            let s = t.screen();
+            explains_without_root(&s).map_err(|missing| format!("{missing}\n{s}"))
+        },
     );
-    for pane in PANE_TITLES {
-        assert!(s.contains(pane), "no {pane:?}:\n{s}");
-    }
-    let status: Vec<&str> = s.lines().take(4).collect();
-    assert!(
-        status.iter().any(|l| l.contains("run scxtop with sudo")),
-        "the status bar does not say what to do:\n{s}"
-    );
-    // Each pane's reason is whole, down to the advice at its end.
-    for why in [
-        "task statistics unavailable",
-        "latency unavailable",
-        "perf events need root",
-        "bpf_printk tail unavailable",
-    ] {
-        let text = pane_text_from(&s, why);
-        assert!(
-            text.contains("run scxtop with sudo") || text.contains("run scxtop as root"),
-            "{why:?} is cut before it says what to do: {text:?}\n{s}"
-        );
-    }
-    assert!(
-        !s.contains("no samples yet"),
-        "an idle chart instead of why:\n{s}"
-    );
-    if !Path::new("/sys/kernel/sched_ext").exists() {
-        assert!(s.contains("CONFIG_SCHED_CLASS_EXT"), "{s}");
-    }
     // Keys still work: the filter reaches the title.
     t.keys(&["/", "x", "Enter"]);
     t.wait_for("the filter", Duration::from_secs(5), |s| {
