@@ -251,6 +251,26 @@ fn a_long_error_takes_two_status_lines_and_shows_where_it_was_cut() {
     assert!(t[3].starts_with('┌'), "{t:#?}");
 }
 
+/// Each pane on its own, squeezed to nothing inside: the too-small guard
+/// keeps such sizes off screen, and a pane must not rely on it to not panic.
+#[test]
+fn panes_squeezed_to_no_inner_rows_draw_without_panicking() {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use scxtop::ui::{cpu_queues, latency_chart, log_tail, switch_rates, task_table};
+
+    let state = state_with(fixture::snapshot(&FixtureSpec::default()));
+    for (w, h) in [(40, 2), (3, 3), (1, 1), (0, 0)] {
+        let area = Rect::new(0, 0, w, h);
+        let mut buf = Buffer::empty(area);
+        cpu_queues::render(area, &mut buf, &state, MONO, false);
+        task_table::render(area, &mut buf, &state, MONO, false);
+        latency_chart::render(area, &mut buf, &state, MONO, false);
+        switch_rates::render(area, &mut buf, &state, MONO, false);
+        log_tail::render(area, &mut buf, &state, MONO, false);
+    }
+}
+
 #[test]
 fn a_tiny_terminal_gets_a_message_not_a_panic() {
     let state = state_with(fixture::snapshot(&FixtureSpec::default()));
@@ -367,4 +387,46 @@ fn the_selection_stays_on_screen_in_a_long_table() {
         cell.modifier.contains(ratatui::style::Modifier::REVERSED),
         "selected row not highlighted"
     );
+}
+
+/// Without root: one status line says what to do, before the message, and
+/// the panes say why they are empty in full rather than cut or idle.
+#[test]
+fn refused_probes_get_one_line_on_what_to_do_and_whole_reasons() {
+    let mut snap = fixture::snapshot(&FixtureSpec {
+        tasks: 0,
+        samples: 0,
+        log_lines: 0,
+        ..FixtureSpec::default()
+    });
+    snap.probe.needs_root = vec!["task table", "latency", "switch rates", "bpf_printk"];
+    snap.probe.unavailable.extend([
+        "perf counters: perf events need root or CAP_PERFMON (or kernel.perf_event_paranoid \
+         <= 0): run scxtop with sudo (context-switches on CPU 0: Permission denied)"
+            .to_string(),
+        "BPF probes: loading the probe programs: permission denied: loading BPF needs root \
+         (CAP_BPF, CAP_PERFMON and, for schedulers, CAP_SYS_ADMIN); run scxtop with sudo"
+            .to_string(),
+    ]);
+    let state = state_with(snap);
+    let t = lines(&draw(&state, 120, 40, MONO));
+    assert_eq!(
+        t[1].trim_end(),
+        " run scxtop with sudo: without root there is no task table, latency, switch rates or \
+         bpf_printk"
+    );
+    let all = t.join("\n");
+    assert!(all.contains("latency unavailable: BPF probes"), "{all}");
+    assert!(!all.contains("no samples yet"), "{all}");
+    // Both reasons end on their advice, inside their panes.
+    assert_eq!(
+        all.matches("CAP_SYS_ADMIN); run scxtop with").count(),
+        2,
+        "{all}"
+    );
+    assert!(all.contains("Permission denied)"), "{all}");
+    // At the smallest size the line is cut, its action first.
+    let t = lines(&draw(&state, 80, 24, MONO));
+    assert!(t[1].starts_with(" run scxtop with sudo:"), "{t:#?}");
+    assert!(t[1].trim_end().ends_with('…'), "{t:#?}");
 }

@@ -8,24 +8,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::live_view::{
+    PANE_TITLES, quit_restores_the_terminal, restored, script, scxtop_pid, task_rows,
+};
 use common::tmux::Tmux;
-use common::{require_root, scxtop};
-
-/// Runs scxtop, then reports how it ended and whether the tty is back in
-/// canonical mode (raw mode shows as "-icanon").
-const SCRIPT: &str =
-    r#""$SCXTOP" --interval 250ms; echo "exited $?"; stty -a | grep -o -- '-\?icanon'; sleep 120"#;
-
-/// The count before the slash in the task table's title ("Tasks 12/12").
-fn task_rows(s: &str) -> Option<usize> {
-    s.split("Tasks ")
-        .nth(1)?
-        .split('/')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-}
+use common::{poll_until, require_root, scxtop};
 
 /// Every pane has numbers. The table lists threads once they have been
 /// switched in under the probes, so on a quiet machine the first frames
@@ -38,20 +25,37 @@ fn frame_with_numbers(s: &str) -> bool {
         && task_rows(s).is_some_and(|n| n > 0)
 }
 
-fn restored(s: &str) -> bool {
-    s.lines().any(|l| l.trim() == "icanon")
+/// The text from `needle` on, within its pane: the lines below it between
+/// the pane's borders, joined (panes side by side share screen lines).
+fn pane_text_from(screen: &str, needle: &str) -> Option<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let (row, at, left) = lines.iter().enumerate().find_map(|(i, l)| {
+        let byte = l.find(needle)?;
+        let at = l[..byte].chars().count();
+        // The column right after the pane's left border.
+        let left = l[..byte]
+            .rfind('│')
+            .map_or(0, |b| l[..b].chars().count() + 1);
+        Some((i, at, left))
+    })?;
+    let in_pane: Vec<String> = lines[row..]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let from = if i == 0 { at } else { left };
+            l.chars()
+                .skip(from)
+                .take_while(|c| *c != '│')
+                .collect::<String>()
+        })
+        .take_while(|part| !part.trim().is_empty() && !part.starts_with('└'))
+        .map(|part| part.trim().to_string())
+        .collect();
+    Some(in_pane.join(" "))
 }
 
 fn instance_of(pid: i32) -> bool {
     Path::new(&format!("/sys/kernel/tracing/instances/scxtop-{pid}")).exists()
-}
-
-fn scxtop_pid(t: &Tmux) -> i32 {
-    let out = std::process::Command::new("pgrep")
-        .args(["-P", &t.pane_pid().to_string(), "-x", "scxtop"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 #[test]
@@ -60,25 +64,19 @@ fn every_pane_shows_live_numbers_help_opens_and_q_restores_the_terminal() {
         return;
     }
     let bin = scxtop();
-    let t = Tmux::start("host", 120, 40, SCRIPT, &[("SCXTOP", &bin)]);
+    let t = Tmux::start("host", 120, 40, &script("", ""), &[("SCXTOP", &bin)]);
     let s = t.wait_for(
         "a frame with numbers",
         Duration::from_secs(20),
         frame_with_numbers,
     );
-    for pane in [
-        "Tasks ",
-        "Queue depth",
-        "Latency: all tasks",
-        "Context switches /s",
-        "bpf_printk",
-    ] {
+    for pane in PANE_TITLES.into_iter().chain(["Latency: all tasks"]) {
         assert!(s.contains(pane), "no {pane:?}:\n{s}");
     }
     let pid = scxtop_pid(&t);
     assert!(instance_of(pid), "no tracefs instance while running");
-    // The status bar says why our scheduler is not attached here (or that
-    // it is, on a sched_ext host).
+    // --no-attach tries no attach, yet the status bar still says why no
+    // scheduler can run here.
     if !Path::new("/sys/kernel/sched_ext").exists() {
         assert!(s.contains("fair (no sched_ext)"), "{s}");
         assert!(s.contains("CONFIG_SCHED_CLASS_EXT"), "{s}");
@@ -97,17 +95,7 @@ fn every_pane_shows_live_numbers_help_opens_and_q_restores_the_terminal() {
         s.contains("filter scx") && s.contains("sort wait avg")
     });
 
-    t.keys(&["q"]);
-    let s = t.wait_for("exit", Duration::from_secs(10), |s| s.contains("exited"));
-    assert!(s.contains("exited 0"), "{s}");
-    let s = t.wait_for("the tty mode", Duration::from_secs(5), |s| {
-        s.contains("icanon")
-    });
-    assert!(restored(&s), "raw mode left on:\n{s}");
-    assert!(
-        !s.contains("Context switches /s"),
-        "alternate screen left on:\n{s}"
-    );
+    quit_restores_the_terminal(&t);
     assert!(!instance_of(pid), "tracefs instance left behind");
 }
 
@@ -118,7 +106,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
     }
     let bin = scxtop();
     for (sig, name) in [(libc::SIGTERM, "term"), (libc::SIGHUP, "hup")] {
-        let t = Tmux::start(name, 100, 30, SCRIPT, &[("SCXTOP", &bin)]);
+        let t = Tmux::start(name, 100, 30, &script("", ""), &[("SCXTOP", &bin)]);
         t.wait_for("a frame", Duration::from_secs(20), frame_with_numbers);
         let pid = scxtop_pid(&t);
         // SAFETY: signalling a process this test started.
@@ -139,7 +127,10 @@ fn a_panic_restores_the_terminal_before_printing_its_message() {
     }
     let bin = scxtop();
     // No backtrace: it would scroll the message off the captured screen.
-    let script = format!("export SCXTOP_TEST_PANIC=1 RUST_BACKTRACE=0; {SCRIPT}");
+    let script = format!(
+        "export SCXTOP_TEST_PANIC=1 RUST_BACKTRACE=0; {}",
+        script("", "")
+    );
     let t = Tmux::start("panic", 100, 30, &script, &[("SCXTOP", &bin)]);
     let s = t.wait_for("exit", Duration::from_secs(20), |s| {
         s.contains("exited") && s.contains("icanon")
@@ -154,4 +145,75 @@ fn a_panic_restores_the_terminal_before_printing_its_message() {
         !s.contains("Context switches /s"),
         "alternate screen left on:\n{s}"
     );
+}
+
+/// What the view must say without root; `Err` names what it lacks.
+fn explains_without_root(s: &str) -> Result<(), String> {
+    if let Some(pane) = PANE_TITLES.iter().find(|p| !s.contains(*p)) {
+        return Err(format!("no {pane:?}"));
+    }
+    if !s
+        .lines()
+        .take(4)
+        .any(|l| l.contains("run scxtop with sudo"))
+    {
+        return Err("the status bar does not say what to do".into());
+    }
+    // Each pane's reason is whole, down to the advice at its end.
+    for why in [
+        "task statistics unavailable",
+        "latency unavailable",
+        "perf events need root",
+        "bpf_printk tail unavailable",
+    ] {
+        let text = pane_text_from(s, why).ok_or_else(|| format!("no {why:?}"))?;
+        if !text.contains("run scxtop with sudo") && !text.contains("run scxtop as root") {
+            return Err(format!(
+                "{why:?} is cut before it says what to do: {text:?}"
+            ));
+        }
+    }
+    if s.contains("no samples yet") {
+        return Err("an idle chart instead of why".into());
+    }
+    if !Path::new("/sys/kernel/sched_ext").exists() && !s.contains("CONFIG_SCHED_CLASS_EXT") {
+        return Err("CONFIG_SCHED_CLASS_EXT is not named".into());
+    }
+    Ok(())
+}
+
+/// Without root the probes, perf and tracefs are refused: the view still
+/// opens with every pane, says in one line what to do, and each pane says
+/// why it is empty instead of looking idle.
+#[test]
+fn without_root_the_view_opens_says_to_use_sudo_and_q_restores_the_terminal() {
+    if !require_root("tui_host without root") {
+        return;
+    }
+    let bin = scxtop();
+    let unprivileged = "setpriv --reuid=nobody --regid=nogroup --clear-groups \
+                        --inh-caps=-all --bounding-set=-all";
+    let t = Tmux::start(
+        "noroot",
+        120,
+        40,
+        &script(unprivileged, ""),
+        &[("SCXTOP", &bin)],
+    );
+    // One condition for everything: a capture can catch scxtop halfway
+    // through writing a frame.
+    poll_until(
+        "a frame saying what to do and why each pane is empty",
+        Duration::from_secs(20),
+        || {
+            let s = t.screen();
+            explains_without_root(&s).map_err(|missing| format!("{missing}\n{s}"))
+        },
+    );
+    // Keys still work: the filter reaches the title.
+    t.keys(&["/", "x", "Enter"]);
+    t.wait_for("the filter", Duration::from_secs(5), |s| {
+        s.contains("filter x")
+    });
+    quit_restores_the_terminal(&t);
 }

@@ -124,6 +124,25 @@ fn s_cycles_the_sort_and_capital_s_reverses_it() {
     assert!(s.tasks.descending);
 }
 
+/// The TID column sorts a process's threads by thread id, both ways.
+#[test]
+fn the_pid_sort_orders_and_reverses_the_threads_of_one_process() {
+    let mut snap = fixture::snapshot(&FixtureSpec::default());
+    for t in &mut snap.probe.tasks {
+        t.pid = 1000;
+    }
+    let mut s = State::new(Duration::from_millis(250));
+    update(&mut s, Action::Snapshot(Box::new(snap)));
+    while s.tasks.sort != SortKey::Pid {
+        press(&mut s, ch('s'));
+    }
+    assert!(!s.tasks.descending);
+    assert_eq!(tids(&s)[0], 1000);
+    press(&mut s, ch('S'));
+    assert_eq!(tids(&s)[0], 1011);
+    assert_eq!(tids(&s)[11], 1000);
+}
+
 #[test]
 fn slash_filters_by_name_or_pid_and_escape_clears() {
     let mut s = fresh(&FixtureSpec::default());

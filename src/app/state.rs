@@ -344,7 +344,9 @@ fn compare(a: &TaskRow, b: &TaskRow, key: SortKey) -> std::cmp::Ordering {
         SortKey::Switches => a.switches.cmp(&b.switches),
         // Real-time tasks (no nice) before nice -20.
         SortKey::Nice => a.nice.unwrap_or(i32::MIN).cmp(&b.nice.unwrap_or(i32::MIN)),
-        SortKey::Pid => a.pid.cmp(&b.pid),
+        // The column shows thread ids: a process's threads sort by theirs,
+        // so reversing reverses them too (the tie order below does not).
+        SortKey::Pid => a.pid.cmp(&b.pid).then(a.tid.cmp(&b.tid)),
         SortKey::Comm => a.comm.cmp(&b.comm),
     }
 }

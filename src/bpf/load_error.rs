@@ -14,6 +14,12 @@ pub fn privilege_hint(err: &libbpf_rs::Error) -> Option<&'static str> {
     }
 }
 
+/// Whether the kernel refused `err` for lack of privilege (the verifier
+/// answers EACCES too, so a rejected program is not counted).
+pub fn is_denied(err: &libbpf_rs::Error) -> bool {
+    privilege_hint(err).is_some() && verifier_tail().is_none()
+}
+
 /// One line for a failed BPF step: what failed, why, and what to do. The
 /// verifier answers EACCES too, so its log is checked before privileges.
 pub fn describe(step: &str, err: &libbpf_rs::Error) -> String {

@@ -131,6 +131,11 @@ pub struct ProbeSnapshot {
     pub log_source: Option<String>,
     /// What could not be measured and why (one line each).
     pub unavailable: Vec<String>,
+    /// What is missing because the kernel refused it for lack of privilege
+    /// ("task table", "switch rates", ...): the live view's one line on what
+    /// to do. The `unavailable` lines already say it for JSON readers.
+    #[serde(skip)]
+    pub needs_root: Vec<&'static str>,
 }
 
 /// How the collector starts.
@@ -151,6 +156,7 @@ pub struct Collector {
     selected: Option<i32>,
     self_tgid: i32,
     show_self: bool,
+    needs_root: Vec<&'static str>,
 }
 
 fn prio_label(class: usize) -> String {
@@ -163,18 +169,31 @@ fn prio_label(class: usize) -> String {
 
 impl Collector {
     pub fn start(opts: &CollectorOptions) -> Self {
+        let probes = SchedProbes::start();
+        let perf = CpuCounters::open();
         let tail = PrintkTail::open(TailOptions {
             global_fallback: opts.printk_global_fallback,
             ..TailOptions::default()
         });
+        let mut needs_root = Vec::new();
+        if probes.as_ref().is_err_and(|e| e.needs_privilege()) {
+            needs_root.extend(["task table", "latency"]);
+        }
+        if perf.as_ref().is_err_and(|e| e.needs_privilege()) {
+            needs_root.push("switch rates");
+        }
+        if tail.as_ref().is_err_and(|e| e.needs_privilege()) {
+            needs_root.push("bpf_printk");
+        }
         Self {
-            probes: SchedProbes::start().map_err(|e| format!("BPF probes: {e}")),
-            perf: CpuCounters::open().map_err(|e| format!("perf counters: {e}")),
+            probes: probes.map_err(|e| format!("BPF probes: {e}")),
+            perf: perf.map_err(|e| format!("perf counters: {e}")),
             tail: tail.map_err(|e| e.to_string()),
             prev: None,
             selected: None,
             self_tgid: std::process::id() as i32,
             show_self: opts.show_self,
+            needs_root,
         }
     }
 
@@ -188,7 +207,10 @@ impl Collector {
     /// One refresh. `bands` says whether band labels apply (our scheduler is
     /// attached).
     pub fn collect(&mut self, bands: bool) -> ProbeSnapshot {
-        let mut snap = ProbeSnapshot::default();
+        let mut snap = ProbeSnapshot {
+            needs_root: self.needs_root.clone(),
+            ..ProbeSnapshot::default()
+        };
         match &mut self.perf {
             Ok(perf) => {
                 let sample = perf.sample();

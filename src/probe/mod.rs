@@ -13,4 +13,14 @@ pub enum ProbeError {
     /// A BPF step failed; the text says which and what to do.
     #[error("{0}")]
     Bpf(String),
+    /// The kernel refused a BPF step for lack of privilege; the text says to
+    /// use sudo.
+    #[error("{0}")]
+    Denied(String),
+}
+
+impl ProbeError {
+    pub fn needs_privilege(&self) -> bool {
+        matches!(self, Self::Denied(_))
+    }
 }

@@ -69,6 +69,10 @@ pub enum PerfError {
 }
 
 impl PerfError {
+    pub fn needs_privilege(&self) -> bool {
+        matches!(self, Self::Permission { .. })
+    }
+
     /// Turns an errno from `perf_event_open`/ioctl/read into advice.
     fn from_io(op: &'static str, cpu: usize, counter: &'static str, error: io::Error) -> Self {
         match error.raw_os_error() {

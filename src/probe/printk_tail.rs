@@ -37,6 +37,17 @@ pub enum TailError {
     Read { from: PipeSource, err: io::Error },
 }
 
+impl TailError {
+    /// Whether the tail is missing for lack of privilege (the fallback is
+    /// not tried then, and would need root too).
+    pub fn needs_privilege(&self) -> bool {
+        match self {
+            Self::Unavailable(e) | Self::FallbackFailed { global: e, .. } => e.needs_privilege(),
+            Self::Read { .. } => false,
+        }
+    }
+}
+
 fn fallback_hint(e: &TracefsError) -> &'static str {
     if e.global_may_help() {
         " (or allow the global trace_pipe fallback, which takes lines from other trace_pipe readers)"

@@ -13,7 +13,7 @@ use libbpf_rs::{Iter, MapCore, MapFlags, OpenObject};
 use super::ProbeError;
 use super::histogram::{BUCKETS, Histogram};
 use crate::bpf::libbpf_log;
-use crate::bpf::load_error::describe;
+use crate::bpf::load_error::{describe, is_denied};
 use crate::bpf::owned::Owned;
 use crate::bpf::skel::probe::types::bss as BssData;
 use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
@@ -141,12 +141,12 @@ fn open_load_attach(
     libbpf_log::clear();
     let open = ProbeSkelBuilder::default()
         .open(storage)
-        .map_err(|e| ProbeError::Bpf(describe("opening the probe object", &e)))?;
+        .map_err(|e| step_err("opening the probe object", &e))?;
     let mut skel = open
         .load()
-        .map_err(|e| ProbeError::Bpf(describe("loading the probe programs", &e)))?;
+        .map_err(|e| step_err("loading the probe programs", &e))?;
     skel.attach()
-        .map_err(|e| ProbeError::Bpf(describe(&format!("attaching {PROGRAMS}"), &e)))?;
+        .map_err(|e| step_err(&format!("attaching {PROGRAMS}"), &e))?;
     if let Some(bss) = skel.maps.bss_data.as_deref_mut() {
         bss.watching_since_ns = monotonic_ns();
     }
@@ -162,6 +162,17 @@ fn monotonic_ns() -> u64 {
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// A failed start-up step, marked when it failed for lack of privilege (the
+/// live view then says once what to do).
+fn step_err(step: &str, e: &libbpf_rs::Error) -> ProbeError {
+    let msg = describe(step, e);
+    if is_denied(e) {
+        ProbeError::Denied(msg)
+    } else {
+        ProbeError::Bpf(msg)
+    }
 }
 
 /// Copies `src` with volatile reads: the kernel updates it concurrently, and

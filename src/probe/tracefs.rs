@@ -49,6 +49,15 @@ pub enum TracefsError {
 }
 
 impl TracefsError {
+    /// Whether the kernel refused for lack of privilege.
+    pub fn needs_privilege(&self) -> bool {
+        let (Self::Mount { source, .. }
+        | Self::Instance { source, .. }
+        | Self::Event { source, .. }
+        | Self::Open { source, .. }) = self;
+        matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES))
+    }
+
     /// Whether the global pipe may work where the instance did not: not when
     /// tracefs itself is missing, nor for a lack of privilege (it needs root too).
     pub fn global_may_help(&self) -> bool {

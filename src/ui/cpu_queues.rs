@@ -66,7 +66,8 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
         title.push(Span::raw(format!(
             " cpus {}-{} of {}",
             first * cols,
-            ((first + visible) * cols).min(cpus.len()) - 1,
+            // A pane with no inner rows shows none: no underflow.
+            ((first + visible) * cols).min(cpus.len()).saturating_sub(1),
             cpus.len()
         )));
     }

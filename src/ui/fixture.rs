@@ -161,6 +161,7 @@ pub fn snapshot(spec: &FixtureSpec) -> Snapshot {
             log_lost: 0,
             log_source: Some("tracefs instance /sys/kernel/tracing/instances/scxtop-4242".into()),
             unavailable,
+            needs_root: Vec::new(),
         },
     }
 }

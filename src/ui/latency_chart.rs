@@ -229,14 +229,15 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     );
     let inner = b.inner(area);
     b.render(area, buf);
-    // The probes run but this kernel cannot time waits: say why rather
-    // than show an empty chart.
-    if let Some(why) = state
-        .snap
-        .as_ref()
-        .and_then(|s| unavailable(s, LATENCY_UNSUPPORTED_PREFIX))
-    {
-        Paragraph::new(Span::styled(format::printable(why), theme.dim()))
+    // No probes, or probes on a kernel that cannot time waits: say why
+    // rather than show an empty chart.
+    let why = state.snap.as_ref().and_then(|s| {
+        unavailable(s, "BPF probes")
+            .map(|reason| format!("latency unavailable: {reason}"))
+            .or_else(|| unavailable(s, LATENCY_UNSUPPORTED_PREFIX).map(str::to_string))
+    });
+    if let Some(why) = why {
+        Paragraph::new(Span::styled(format::printable(&why), theme.dim()))
             .wrap(Wrap { trim: true })
             .render(inner, buf);
         return;
@@ -244,16 +245,13 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     let live = state.live_latency();
     let Some((label, live)) = live else {
         let why = match &state.snap {
-            None => "waiting for the first refresh".to_string(),
-            Some(s) => match unavailable(s, "BPF probes") {
-                Some(reason) => format!("latency unavailable: {reason}"),
-                None if state.hist.kind == HistKind::Task => {
-                    "select a task in the table to follow its latency".to_string()
-                }
-                None => "no samples for this source yet".to_string(),
-            },
+            None => "waiting for the first refresh",
+            Some(_) if state.hist.kind == HistKind::Task => {
+                "select a task in the table to follow its latency"
+            }
+            Some(_) => "no samples for this source yet",
         };
-        Paragraph::new(Span::styled(format::printable(&why), theme.dim())).render(inner, buf);
+        Paragraph::new(Span::styled(why, theme.dim())).render(inner, buf);
         return;
     };
     let baseline = state.baseline_latency();

@@ -5,7 +5,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::format;
 use super::pane::block;
@@ -36,7 +36,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     }
     let b = block(title, focused, theme);
     let height = usize::from(area.height.saturating_sub(2));
-    let lines: Vec<Line> = if state.log.is_empty() {
+    if state.log.is_empty() {
         let why = state
             .snap
             .as_ref()
@@ -50,28 +50,29 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
                 || "no bpf_printk lines yet (l toggles the built-in scheduler's)".to_string(),
                 |u| format!("unavailable: {u}"),
             );
-        vec![Line::from(Span::styled(
-            format::printable(&why),
-            theme.dim(),
-        ))]
-    } else {
-        let end = state.log.len() - state.log_scroll.min(state.log.len() - 1);
-        let start = end.saturating_sub(height);
-        state
-            .log
-            .range(start..end)
-            .map(|l| {
-                Line::from(vec![
-                    Span::styled(format!("{:>12.6} ", l.ts), theme.dim()),
-                    Span::raw(format!("[{:03}] ", l.cpu)),
-                    Span::styled(
-                        format!("{}-{}", format::printable(&l.comm), l.pid),
-                        theme.title(),
-                    ),
-                    Span::raw(format!(": {}", format::printable(&l.msg))),
-                ])
-            })
-            .collect()
-    };
+        // Wrapped: the advice comes at the end of the reason.
+        Paragraph::new(Span::styled(format::printable(&why), theme.dim()))
+            .wrap(Wrap { trim: true })
+            .block(b)
+            .render(area, buf);
+        return;
+    }
+    let end = state.log.len() - state.log_scroll.min(state.log.len() - 1);
+    let start = end.saturating_sub(height);
+    let lines: Vec<Line> = state
+        .log
+        .range(start..end)
+        .map(|l| {
+            Line::from(vec![
+                Span::styled(format!("{:>12.6} ", l.ts), theme.dim()),
+                Span::raw(format!("[{:03}] ", l.cpu)),
+                Span::styled(
+                    format!("{}-{}", format::printable(&l.comm), l.pid),
+                    theme.title(),
+                ),
+                Span::raw(format!(": {}", format::printable(&l.msg))),
+            ])
+        })
+        .collect();
     Paragraph::new(lines).block(b).render(area, buf);
 }

@@ -1,6 +1,7 @@
-//! The top two lines: which scheduler runs and since when, then the result
-//! of the last action (or the last exit, highlighted when the kernel ejected
-//! a scheduler). The bottom line: key hints.
+//! The top lines: which scheduler runs and since when; what to do when the
+//! kernel refused probes for lack of privilege; then the result of the last
+//! action (or the last exit, highlighted when the kernel ejected a
+//! scheduler). The bottom line: key hints.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -57,6 +58,9 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
     }
     let (message, style) = message(state, theme);
     let mut lines = vec![Line::from(top)];
+    if let Some(line) = privilege_line(state, area.width) {
+        lines.push(Line::from(Span::styled(line, theme.error())));
+    }
     lines.extend(
         message_lines(&message, area.width)
             .into_iter()
@@ -75,12 +79,30 @@ fn message_lines(message: &str, width: u16) -> Vec<String> {
         .collect()
 }
 
-/// Lines the status bar needs at `width`: the scheduler line, then the
-/// message's lines (at least one).
+/// Lines the status bar needs at `width`: the scheduler line, the
+/// privilege line if any, then the message's lines (at least one).
 pub fn height(state: &State, width: u16) -> u16 {
     let (message, _) = message(state, Theme { color: false });
     let lines = message_lines(&message, width).len().max(1);
-    1 + u16::try_from(lines).unwrap_or(2)
+    let privilege = u16::from(privilege_line(state, width).is_some());
+    1 + privilege + u16::try_from(lines).unwrap_or(2)
+}
+
+/// One line on what to do when the kernel refused sources for lack of
+/// privilege, action first so a narrow screen still shows it; every pane
+/// that is empty because of it says so in full.
+fn privilege_line(state: &State, width: u16) -> Option<String> {
+    let missing = &state.snap.as_ref()?.probe.needs_root;
+    let (last, rest) = missing.split_last()?;
+    let list = if rest.is_empty() {
+        (*last).to_string()
+    } else {
+        format!("{} or {last}", rest.join(", "))
+    };
+    let text = format!("run scxtop with sudo: without root there is no {list}");
+    let w = usize::from(width).saturating_sub(1);
+    let line = format::wrap(&text, w, 1).into_iter().next()?;
+    Some(format!(" {line}"))
 }
 
 /// The second line's text and style: the last action's result, else why

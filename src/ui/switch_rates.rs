@@ -30,9 +30,19 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
         return;
     };
     let p = &snap.probe;
+    // Without perf the reason takes the head, wrapped so its advice shows,
+    // and there is no history to draw: the sparkline's room goes to it.
+    let perf_missing = unavailable(snap, "perf counters").map(|why| {
+        let room = usize::from(inner.height.saturating_sub(2)).max(1);
+        format::wrap(&format::printable(why), usize::from(inner.width), room)
+    });
+    let (head_h, spark_h) = match &perf_missing {
+        Some(lines) => (u16::try_from(lines.len()).unwrap_or(1), 0),
+        None => (1, if inner.height >= 7 { 3 } else { 1 }),
+    };
     let [head, spark, table] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(if inner.height >= 7 { 3 } else { 1 }),
+        Constraint::Length(head_h),
+        Constraint::Length(spark_h),
         Constraint::Fill(1),
     ])
     .areas(inner);
@@ -56,10 +66,16 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
         format!(" · bpf {}", opt(p.bpf_ctx_switches_per_s)),
         theme.dim(),
     ));
-    if let Some(why) = unavailable(snap, "perf counters") {
-        line = vec![Span::styled(format::printable(why), theme.error())];
+    match perf_missing {
+        Some(lines) => Paragraph::new(
+            lines
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, theme.error())))
+                .collect::<Vec<_>>(),
+        )
+        .render(head, buf),
+        None => Paragraph::new(Line::from(line)).render(head, buf),
     }
-    Paragraph::new(Line::from(line)).render(head, buf);
 
     // The newest points that fit, one column each.
     let data: Vec<u64> = state

@@ -4,7 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget};
+use ratatui::widgets::{Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
 
 use super::format;
 use super::pane::{block, unavailable};
@@ -81,10 +81,12 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
                 None => "no tasks seen yet".to_string(),
             },
         };
+        // Wrapped: the advice comes at the end of the reason.
         Paragraph::new(Line::from(Span::styled(
             format::printable(&why),
             theme.dim(),
         )))
+        .wrap(Wrap { trim: true })
         .block(block)
         .render(area, buf);
         return;

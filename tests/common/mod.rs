@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod headless;
+pub mod live_view;
 pub mod tmux;
 
 use std::io::{Read, Write};

@@ -59,6 +59,18 @@ impl Tmux {
         }
     }
 
+    /// Resizes the window, as a user dragging their terminal would. The
+    /// session's window-size is manual, so this size sticks.
+    pub fn resize(&self, width: u16, height: u16) {
+        let (w, h) = (width.to_string(), height.to_string());
+        let out = tmux(&["resize-window", "-t", &self.name, "-x", &w, "-y", &h]);
+        assert!(
+            out.status.success(),
+            "tmux resize-window {w}x{h}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The pid of the pane's first process (the `sh -c` running the script).
     pub fn pane_pid(&self) -> i32 {
         let out = tmux(&["display-message", "-p", "-t", &self.name, "#{pane_pid}"]);
