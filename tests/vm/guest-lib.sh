@@ -43,13 +43,14 @@ wait_line() { wait_until "${3:-600}" has_count "$1" "$2" 1; }
 wait_count() { wait_until "${4:-600}" has_count "$1" "$2" "$3"; }
 
 # start_scxtop OUT [ARGS...]: scxtop --headless in the background, commands
-# through fd 3 (a FIFO), JSON lines to OUT. Sets SCXTOP_PID.
+# through fd 3 (a FIFO), JSON lines to OUT. Sets SCXTOP_PID. The refresh is
+# $INTERVAL (default 200ms).
 start_scxtop() {
     out=$1
     shift
     rm -f /tmp/scxtop.cmd
     mkfifo /tmp/scxtop.cmd
-    scxtop --headless --interval 200ms "$@" </tmp/scxtop.cmd >"$out" 2>&1 &
+    scxtop --headless --interval "${INTERVAL:-200ms}" "$@" </tmp/scxtop.cmd >"$out" 2>&1 &
     SCXTOP_PID=$!
     exec 3>/tmp/scxtop.cmd
 }

@@ -3,7 +3,8 @@
 
 use super::*;
 
-/// Ours attached, then detached (`d`); another loader attaches its own
+/// Ours attached (a command it does not know gets an error line and changes
+/// nothing), then detached (`d`); another loader attaches its own
 /// scheduler; scxtop's snapshots show it as not ours, `attach` (`a`) says
 /// who holds the kernel, and works once that loader has quit.
 #[test]
@@ -13,6 +14,8 @@ fn a_foreign_scheduler_is_shown_and_attach_waits_for_it() {
         r#"
 start_scxtop /tmp/out
 wait_state enabled
+send explode
+wait_line /tmp/out '"event":"error"'
 act /tmp/out detach
 wait_state disabled
 scxtop --headless --interval 1s --scheduler /fixtures/no_uei.bpf.o </dev/null >/tmp/foreign 2>&1 &
@@ -33,6 +36,13 @@ stop_scxtop
 cat /tmp/out
 "#,
         |series, run| {
+            let errors = events(run, "error");
+            assert_eq!(errors.len(), 1, "{series}: {run}");
+            let e = errors[0]["error"].as_str().unwrap();
+            assert!(
+                e.contains("unknown command \"explode\"") && e.contains("attach, detach"),
+                "{series}: {e}"
+            );
             assert_eq!(run.get("foreign_ops"), "scxtop_no_uei", "{series}: {run}");
             let foreign: Vec<_> = run
                 .json_with("sched")

@@ -33,7 +33,7 @@ LOAD="scxtop workload --duration 20s --busy 19x4 --busy -20 --waker -20"
 say fair $($LOAD)
 # scxtop only holds the scheduler here: a slow refresh keeps its own cost
 # (a debug build under TCG) out of the loops' shares.
-start_scxtop /tmp/out --interval 2s
+INTERVAL=2s start_scxtop /tmp/out
 wait_state enabled
 say ours $($LOAD)
 say state_after $(cat $SCX/state)
