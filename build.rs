@@ -22,6 +22,7 @@ const TEST_FIXTURES: &[(&str, &str)] = &[
     ("tests/bpf/no_ops.bpf.c", "no_ops"),
     ("tests/bpf/printk.bpf.c", "printk"),
     ("tests/bpf/empty_switch.bpf.c", "empty_switch"),
+    ("tests/bpf/tcp_cc.bpf.c", "tcp_cc"),
 ];
 
 const MIN_CLANG: u32 = 18;

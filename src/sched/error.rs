@@ -27,6 +27,12 @@ pub enum SchedError {
          SEC(\".struct_ops.link\") struct sched_ext_ops"
     )]
     NoStructOps { what: String },
+    #[error(
+        "{what} implements {kinds}, not sched_ext_ops: only a sched_ext scheduler can be \
+         attached; point --scheduler at an object with SEC(\".struct_ops.link\") struct \
+         sched_ext_ops"
+    )]
+    NotSchedExt { what: String, kinds: String },
     #[error("{what}: {detail}")]
     Configure { what: String, detail: String },
     #[error("the verifier rejected {what}: {tail}")]

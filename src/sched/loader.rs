@@ -4,16 +4,19 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use libbpf_rs::{
-    ErrorKind, Link, MapCore, MapFlags, MapType, Object, ObjectBuilder, OpenObject, ProgramInput,
+    ErrorKind, Link, MapCore, MapFlags, Object, ObjectBuilder, OpenObject, ProgramInput,
     ProgramType,
 };
 
-use super::btf::{kernel_scx_enums, open_object_vars, section_vars};
+use super::btf::{kernel_scx_enums, open_object_vars, section_vars, struct_ops_maps};
 use super::exit_info::{ExitInfo, UEI_SIZE, parse_uei};
 use super::{SchedError, SchedSource};
 use crate::bpf::libbpf_log;
 use crate::bpf::load_error::{last_lines, verifier_tail};
 use crate::sched_ext::sysfs::{Roots, ScxState, Support};
+
+/// The kernel struct a sched_ext scheduler implements.
+const SCHED_EXT_OPS: &str = "sched_ext_ops";
 
 /// Settings of the built-in scheduler (a user's object gets none of these).
 #[derive(Clone, Debug)]
@@ -144,8 +147,8 @@ pub struct Loaded {
     printk: bool,
 }
 
-/// Loads `source`: reads it, fills kernel enum values and our settings,
-/// and runs the verifier.
+/// Loads `source`: reads it, checks it is a sched_ext scheduler, fills
+/// kernel enum values and our settings, and runs the verifier.
 pub fn load(
     source: &SchedSource,
     options: &BuiltInOptions,
@@ -153,9 +156,8 @@ pub fn load(
 ) -> Result<Loaded, SchedError> {
     let started = Instant::now();
     let what = source.describe();
-    if let Support::Unsupported { reason } = roots.read_support()? {
-        return Err(SchedError::Unsupported { reason });
-    }
+    // What the object is comes first: a user on a kernel without sched_ext
+    // learns that their object would not do either.
     let bytes = source.read()?;
     let mut open = ObjectBuilder::default()
         .name(source.object_name())
@@ -164,11 +166,10 @@ pub fn load(
             what: what.clone(),
             detail: e.to_string(),
         })?;
-    let ops_map = open
-        .maps()
-        .find(|m| m.map_type() == MapType::StructOps)
-        .map(|m| m.name().to_string_lossy().into_owned())
-        .ok_or_else(|| SchedError::NoStructOps { what: what.clone() })?;
+    let ops_map = sched_ext_ops_map(&open, &what)?;
+    if let Support::Unsupported { reason } = roots.read_support()? {
+        return Err(SchedError::Unsupported { reason });
+    }
 
     fill_kernel_enums(&mut open);
     if *source == SchedSource::BuiltIn {
@@ -186,6 +187,28 @@ pub fn load(
         source: source.clone(),
         load_time: started.elapsed(),
         printk: options.printk,
+    })
+}
+
+/// The object's sched_ext_ops map. Attaching any other struct_ops registers
+/// it with its own subsystem (a TCP congestion control, say), so an object
+/// without one is refused before anything reaches the kernel.
+fn sched_ext_ops_map(open: &OpenObject, what: &str) -> Result<String, SchedError> {
+    let maps = struct_ops_maps(open);
+    if let Some(m) = maps.iter().find(|m| m.kind == SCHED_EXT_OPS) {
+        return Ok(m.map.clone());
+    }
+    let mut kinds: Vec<&str> = maps.iter().map(|m| m.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    if kinds.is_empty() {
+        return Err(SchedError::NoStructOps {
+            what: what.to_string(),
+        });
+    }
+    Err(SchedError::NotSchedExt {
+        what: what.to_string(),
+        kinds: kinds.join(" and "),
     })
 }
 
