@@ -23,6 +23,8 @@ const TEST_FIXTURES: &[(&str, &str)] = &[
     ("tests/bpf/printk.bpf.c", "printk"),
     ("tests/bpf/empty_switch.bpf.c", "empty_switch"),
     ("tests/bpf/tcp_cc.bpf.c", "tcp_cc"),
+    ("tests/bpf/maybe_null.bpf.c", "maybe_null"),
+    ("tests/bpf/kfunc_deny.bpf.c", "kfunc_deny"),
 ];
 
 const MIN_CLANG: u32 = 18;

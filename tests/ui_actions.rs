@@ -58,6 +58,8 @@ fn scheduler_keys_go_to_the_worker_and_show_progress_then_the_result() {
             message: "reload failed: verifier rejected it".into(),
             attach: None,
             exit: None,
+            log: None,
+            log_error_line: None,
         })),
     );
     assert_eq!(
