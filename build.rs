@@ -24,6 +24,9 @@ const TEST_FIXTURES: &[(&str, &str)] = &[
     ("tests/bpf/empty_switch.bpf.c", "empty_switch"),
     ("tests/bpf/error.bpf.c", "error"),
     ("tests/bpf/no_uei.bpf.c", "no_uei"),
+    ("tests/bpf/tcp_cc.bpf.c", "tcp_cc"),
+    ("tests/bpf/maybe_null.bpf.c", "maybe_null"),
+    ("tests/bpf/kfunc_deny.bpf.c", "kfunc_deny"),
 ];
 
 const MIN_CLANG: u32 = 18;

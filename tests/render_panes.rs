@@ -430,3 +430,93 @@ fn refused_probes_get_one_line_on_what_to_do_and_whole_reasons() {
     assert!(t[1].starts_with(" run scxtop with sudo:"), "{t:#?}");
     assert!(t[1].trim_end().ends_with('…'), "{t:#?}");
 }
+
+/// A real verifier log (7.3, tests/bpf/reject.bpf.c), as a failed attach
+/// hands it to the view.
+fn failed_attach_with_real_log() -> scxtop::app::engine_ops::Outcome {
+    let lines: Vec<String> = include_str!("../src/bpf/testdata/verifier-7.3-reject.log")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let failure = scxtop::bpf::verifier_log::find(&lines).unwrap();
+    scxtop::app::engine_ops::Outcome {
+        action: "attach",
+        ok: false,
+        message: format!("attach failed: the verifier rejected /fixtures/reject.bpf.o: {failure}"),
+        attach: None,
+        exit: None,
+        log: Some(lines),
+        log_error_line: Some(failure.error_line),
+    }
+}
+
+const REJECT_ERROR: &str = "R5 unbounded memory access, make sure to bounds check any such access";
+
+#[test]
+fn the_load_log_opens_at_the_verifier_error_line_and_highlights_it() {
+    let mut state = state_with(fixture::snapshot(&FixtureSpec::default()));
+    update(
+        &mut state,
+        Action::Done(Box::new(failed_attach_with_real_log())),
+    );
+    // Closed, the key hints say it is there.
+    let t = lines(&draw(&state, 80, 24, MONO));
+    assert!(t[23].contains("v load log"), "{}", t[23]);
+    assert!(!t.iter().any(|l| l.contains("Load log")), "{t:#?}");
+
+    update(&mut state, Action::ToggleLoadLog);
+    let color = Theme { color: true };
+    let term = draw(&state, 120, 40, color);
+    let t = lines(&term);
+    assert!(
+        t[1].contains("Load log: attach failed: the verifier rejected /fixtures/reject.bpf.o"),
+        "{}",
+        t[1]
+    );
+    let y = t
+        .iter()
+        .position(|l| l.contains(REJECT_ERROR))
+        .unwrap_or_else(|| panic!("no error line on screen:\n{}", t.join("\n")));
+    // Marked, and highlighted from the mark to the end of the text.
+    assert!(t[y].contains(&format!(">>19 {REJECT_ERROR}")), "{}", t[y]);
+    for x in [t[y].find(">>").unwrap(), t[y].find("make sure").unwrap()] {
+        let cell = &term.backend().buffer()[(x as u16, y as u16)];
+        assert_eq!(cell.bg, Color::Red, "not highlighted at {x}: {cell:?}");
+    }
+    // The instructions that led there are in view above it, the 7.3
+    // explanation below it.
+    let above = t
+        .iter()
+        .position(|l| l.contains("8: (79) r2 = *(u64 *)(r5 +0)"));
+    assert!(above.is_some_and(|a| a < y), "{}", t.join("\n"));
+    assert!(
+        t.iter()
+            .skip(y)
+            .any(|l| l.contains("Verification failed: Memory Safety"))
+    );
+    let line_below = &term.backend().buffer()[(t[y + 1].find("  ").unwrap() as u16, y as u16 + 1)];
+    assert_ne!(line_below.bg, Color::Red, "only the error line stands out");
+    assert!(
+        t.iter()
+            .any(|l| l.contains("error at line 19") && l.contains("of 83")),
+        "{}",
+        t.join("\n")
+    );
+    assert!(t[39].contains("v/Esc close log"), "{}", t[39]);
+
+    // Without color the mark still says which line it is.
+    let t = text(&draw(&state, 80, 24, MONO));
+    assert!(t.contains(">>19 R5 unbounded memory access"), "{t}");
+
+    // End shows the log's last lines, the error scrolled away.
+    update(&mut state, Action::Bottom);
+    let t = text(&draw(&state, 120, 40, MONO));
+    assert!(t.contains("libbpf: failed to load object 'reject'"), "{t}");
+    assert!(!t.contains(REJECT_ERROR), "{t}");
+    assert!(t.contains("lines 48-83 of 83"), "{t}");
+
+    // Closed again, the panes are back.
+    update(&mut state, Action::Escape);
+    let t = text(&draw(&state, 120, 40, MONO));
+    assert!(!t.contains("Load log") && t.contains("Queue depth"), "{t}");
+}

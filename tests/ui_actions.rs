@@ -58,6 +58,8 @@ fn scheduler_keys_go_to_the_worker_and_show_progress_then_the_result() {
             message: "reload failed: verifier rejected it".into(),
             attach: None,
             exit: None,
+            log: None,
+            log_error_line: None,
         })),
     );
     assert_eq!(
@@ -319,4 +321,89 @@ fn question_mark_opens_help_and_escape_closes_it() {
     assert!(s.help);
     press(&mut s, KeyCode::Esc);
     assert!(!s.help);
+}
+
+/// A failed reload whose libbpf log has `lines` lines, the error at `error`.
+fn failed_reload(lines: usize, error: usize) -> Outcome {
+    Outcome {
+        action: "reload",
+        ok: false,
+        message: format!("reload failed: the verifier rejected it: line {error}"),
+        attach: None,
+        exit: None,
+        log: Some((0..lines).map(|i| format!("log line {i}")).collect()),
+        log_error_line: Some(error),
+    }
+}
+
+#[test]
+fn v_opens_the_last_failed_loads_log_at_its_error_scrolls_it_and_closes() {
+    let mut s = fresh(&FixtureSpec::default());
+    // Nothing failed yet: v says so and covers nothing.
+    assert!(matches!(press(&mut s, ch('v')), Effect::None));
+    assert!(!s.load_log_open);
+    assert!(
+        s.message.as_ref().unwrap().text.contains("no load log"),
+        "{:?}",
+        s.message
+    );
+
+    update(&mut s, Action::Done(Box::new(failed_reload(100, 60))));
+    assert!(
+        !s.load_log_open,
+        "a failure must not cover the panes by itself"
+    );
+    let kept = s.load_log.as_ref().unwrap();
+    assert_eq!(kept.lines.len(), 100);
+    assert_eq!(kept.error_line, Some(60));
+
+    press(&mut s, ch('v'));
+    assert!(s.load_log_open);
+    let scroll = |s: &State| s.load_log.as_ref().unwrap().scroll;
+    // A few lines of context above the error line.
+    assert_eq!(scroll(&s), 60 - scxtop::app::state::LOAD_LOG_CONTEXT);
+    let selected = s.tasks.selected_tid;
+    press(&mut s, KeyCode::Down);
+    assert_eq!(scroll(&s), 53);
+    assert_eq!(s.tasks.selected_tid, selected, "the log takes the keys");
+    press(&mut s, ch('k'));
+    press(&mut s, KeyCode::PageUp);
+    assert_eq!(scroll(&s), 42);
+    press(&mut s, KeyCode::Home);
+    assert_eq!(scroll(&s), 0);
+    press(&mut s, KeyCode::Up);
+    assert_eq!(scroll(&s), 0);
+    press(&mut s, KeyCode::End);
+    assert_eq!(scroll(&s), 99);
+
+    // Esc closes it; v opens it at the error again, and v closes it.
+    press(&mut s, KeyCode::Esc);
+    assert!(!s.load_log_open);
+    press(&mut s, ch('v'));
+    assert!(s.load_log_open);
+    assert_eq!(scroll(&s), 52);
+    press(&mut s, ch('v'));
+    assert!(!s.load_log_open);
+    // With it closed, Down moves the task selection again.
+    press(&mut s, KeyCode::Down);
+    assert_ne!(s.tasks.selected_tid, selected);
+
+    // A success keeps the log of the last failure; a new failure replaces it.
+    update(
+        &mut s,
+        Action::Done(Box::new(Outcome {
+            action: "attach",
+            ok: true,
+            message: "attached scxtop_prio".into(),
+            attach: None,
+            exit: None,
+            log: None,
+            log_error_line: None,
+        })),
+    );
+    assert_eq!(s.load_log.as_ref().unwrap().lines.len(), 100);
+    update(&mut s, Action::Done(Box::new(failed_reload(3, 2))));
+    let kept = s.load_log.as_ref().unwrap();
+    assert_eq!((kept.lines.len(), kept.error_line), (3, Some(2)));
+    assert!(kept.title.contains("line 2"), "{}", kept.title);
 }

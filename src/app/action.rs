@@ -41,6 +41,8 @@ pub enum Action {
     Slower,
     CycleHistSource,
     ToggleBaseline,
+    /// Show or hide the log of the last failed load.
+    ToggleLoadLog,
 
     // From the worker.
     Snapshot(Box<Snapshot>),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::action::Action;
 use crate::sched::engine::AttachReport;
-use crate::sched::{Engine, ExitInfo};
+use crate::sched::{Engine, ExitInfo, SchedError};
 
 /// The result of one action, as the status bar and headless output show it.
 #[derive(Clone, Debug, Serialize)]
@@ -18,6 +18,13 @@ pub struct Outcome {
     pub attach: Option<AttachReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit: Option<ExitInfo>,
+    /// Everything libbpf said about a failed open, load or attach (the
+    /// verifier's log included), which `message` can only quote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<Vec<String>>,
+    /// Index into `log` of the line that says what is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_error_line: Option<usize>,
 }
 
 impl Outcome {
@@ -28,6 +35,18 @@ impl Outcome {
             message,
             attach: None,
             exit: None,
+            log: None,
+            log_error_line: None,
+        }
+    }
+
+    /// A failed scheduler action, with libbpf's log when there is one.
+    pub fn failed(action: &Action, verb: &str, err: &SchedError) -> Self {
+        let log = err.load_log();
+        Self {
+            log: log.map(|l| l.lines.clone()),
+            log_error_line: log.and_then(|l| l.error_line),
+            ..Self::new(action, false, format!("{verb} failed: {err}"))
         }
     }
 }
@@ -61,7 +80,7 @@ pub fn apply(engine: &mut Engine, action: &Action) -> Outcome {
                         ..Outcome::new(action, true, msg)
                     }
                 }
-                Err(e) => Outcome::new(action, false, format!("{verb} failed: {e}")),
+                Err(e) => Outcome::failed(action, verb, &e),
             }
         }
         Action::Detach => match engine.detach() {
@@ -69,7 +88,7 @@ pub fn apply(engine: &mut Engine, action: &Action) -> Outcome {
                 exit: Some(info.clone()),
                 ..Outcome::new(action, true, format!("detached: {}", info.summary()))
             },
-            Err(e) => Outcome::new(action, false, format!("detach failed: {e}")),
+            Err(e) => Outcome::failed(action, "detach", &e),
         },
         Action::TogglePrintk => {
             let on = !engine.printk();

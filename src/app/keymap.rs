@@ -22,11 +22,12 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("Left Right", "histogram: previous / next level or CPU"),
     ("s  S", "task table: cycle the sort column / reverse it"),
     ("/", "filter by name or pid (Enter keeps, Esc clears)"),
-    ("Esc", "close help, clear the filter"),
+    ("Esc", "close help or the log, clear the filter"),
     ("space", "pause / resume the display"),
     ("+  -", "refresh faster / slower"),
     ("h", "histogram: all, band, nice, CPU, selected task"),
     ("b", "baseline: mark since last scheduler change / clear"),
+    ("v", "the last failed load's log (verifier, libbpf)"),
 ];
 
 /// The action for a key press; `None` for keys that do nothing.
@@ -78,6 +79,7 @@ pub fn action_for(key: KeyEvent, typing_filter: bool) -> Option<Action> {
         KeyCode::Char('-') => Action::Slower,
         KeyCode::Char('h') => Action::CycleHistSource,
         KeyCode::Char('b') => Action::ToggleBaseline,
+        KeyCode::Char('v') => Action::ToggleLoadLog,
         _ => return None,
     })
 }

@@ -160,6 +160,33 @@ pub struct Message {
     pub kind: MessageKind,
 }
 
+/// What libbpf said about the last failed open, load or attach (the
+/// verifier's log included), which `v` shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadLog {
+    /// The failed action's one-line message.
+    pub title: String,
+    pub lines: Vec<String>,
+    /// Index into `lines` of the line that says what is wrong.
+    pub error_line: Option<usize>,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+/// Lines shown above the error line when the log opens, so the
+/// instructions that led to it are in view.
+pub const LOAD_LOG_CONTEXT: usize = 8;
+
+impl LoadLog {
+    /// Where the view starts: a little above the error line, else at the end.
+    pub fn initial_scroll(&self) -> usize {
+        match self.error_line {
+            Some(i) => i.saturating_sub(LOAD_LOG_CONTEXT),
+            None => self.lines.len().saturating_sub(1),
+        }
+    }
+}
+
 /// One point of the context-switch history (sparkline).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RatePoint {
@@ -207,6 +234,10 @@ pub struct State {
     /// First CPU row shown in the queue-depth and rates panes.
     pub cpu_scroll: usize,
     pub message: Option<Message>,
+    /// The log of the last failed load, kept until the next one.
+    pub load_log: Option<LoadLog>,
+    /// The load log covers the panes (`v`).
+    pub load_log_open: bool,
     pub last_kernel_exit: Option<ExitInfo>,
     /// The scheduler seen in the last snapshot (ops, enable_seq), to notice
     /// changes made by anyone.
@@ -243,6 +274,8 @@ impl State {
             log_scroll: 0,
             cpu_scroll: 0,
             message: None,
+            load_log: None,
+            load_log_open: false,
             last_kernel_exit: None,
             last_sched: None,
         }

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use super::action::Action;
+use super::engine_ops::Outcome;
 use super::state::{
-    Baseline, HistKind, HistSource, LOG_KEEP, MAX_INTERVAL, MIN_INTERVAL, Mark, Message,
+    Baseline, HistKind, HistSource, LOG_KEEP, LoadLog, MAX_INTERVAL, MIN_INTERVAL, Mark, Message,
     MessageKind, Pane, RATE_HISTORY_S, RatePoint, SortKey, State,
 };
 use super::worker::Request;
@@ -46,6 +47,8 @@ pub fn update(state: &mut State, action: Action) -> Effect {
         Action::Escape => {
             if state.help {
                 state.help = false;
+            } else if state.load_log_open {
+                state.load_log_open = false;
             } else {
                 state.tasks.editing_filter = false;
                 state.tasks.filter.clear();
@@ -116,8 +119,10 @@ pub fn update(state: &mut State, action: Action) -> Effect {
         }
         Action::CycleHistSource => cycle_hist_kind(state),
         Action::ToggleBaseline => toggle_baseline(state),
+        Action::ToggleLoadLog => toggle_load_log(state),
         Action::Snapshot(snap) => take_snapshot(state, snap),
         Action::Done(outcome) => {
+            keep_load_log(state, &outcome);
             state.message = Some(Message {
                 text: outcome.message,
                 kind: if outcome.ok {
@@ -151,9 +156,49 @@ fn step_interval(now: Duration, slower: bool) -> Duration {
         .clamp(MIN_INTERVAL, MAX_INTERVAL)
 }
 
+/// A failed action's log replaces the one kept; an action without one
+/// leaves it, so `v` still explains the last failure.
+fn keep_load_log(state: &mut State, outcome: &Outcome) {
+    let Some(lines) = &outcome.log else { return };
+    let mut log = LoadLog {
+        title: outcome.message.clone(),
+        lines: lines.clone(),
+        error_line: outcome.log_error_line.filter(|&i| i < lines.len()),
+        scroll: 0,
+    };
+    log.scroll = log.initial_scroll();
+    state.load_log = Some(log);
+}
+
+fn toggle_load_log(state: &mut State) -> Effect {
+    match &mut state.load_log {
+        Some(log) => {
+            state.load_log_open = !state.load_log_open;
+            if state.load_log_open {
+                log.scroll = log.initial_scroll();
+            }
+        }
+        None => {
+            state.message = Some(Message {
+                text: "no load log: v shows what libbpf and the verifier said after an attach \
+                       or reload fails"
+                    .into(),
+                kind: MessageKind::Ok,
+            });
+        }
+    }
+    Effect::None
+}
+
 /// Moves within the focused pane by `delta` rows (`isize::MIN`/`MAX` for the
-/// ends).
+/// ends); the load log takes the keys while it is open.
 fn move_by(state: &mut State, delta: isize) -> Effect {
+    if state.load_log_open
+        && let Some(log) = &mut state.load_log
+    {
+        log.scroll = offset(log.scroll, delta, log.lines.len().max(1));
+        return Effect::None;
+    }
     match state.focus {
         Pane::Tasks => {
             let rows = state.visible_tasks();

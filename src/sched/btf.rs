@@ -1,13 +1,14 @@
-//! BTF look-ups: kernel enum values the scx headers leave to the loader, and
-//! where a global variable sits in an object's data sections.
+//! BTF look-ups: kernel enum values the scx headers leave to the loader,
+//! where a global variable sits in an object's data sections, and which
+//! kernel struct a struct_ops map implements.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::sync::OnceLock;
 
-use libbpf_rs::btf::Btf;
 use libbpf_rs::btf::types::{DataSec, Enum, Enum64, Var};
-use libbpf_rs::{AsRawLibbpf, OpenObject};
+use libbpf_rs::btf::{Btf, BtfType, TypeId};
+use libbpf_rs::{AsRawLibbpf, MapType, OpenObject};
 
 /// Every `SCX_*` enumerator of the running kernel, by name. Empty when the
 /// kernel has no BTF (then nothing sched_ext can load anyway).
@@ -100,9 +101,85 @@ pub fn open_object_vars(obj: &OpenObject, section: &str) -> Vec<DataVar> {
     }
 }
 
+/// A struct_ops map and the kernel struct it implements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructOpsMap {
+    pub map: String,
+    /// The map's BTF value type without a `___flavor` suffix (libbpf drops
+    /// it too when it matches the kernel's type): `sched_ext_ops`,
+    /// `tcp_congestion_ops`, ...
+    pub kind: String,
+}
+
+/// The struct_ops maps of an object that is opened but not loaded.
+pub fn struct_ops_maps(obj: &OpenObject) -> Vec<StructOpsMap> {
+    // SAFETY: the pointer comes from a live OpenObject we borrow for the whole
+    // call, and Btf borrows it no longer than that.
+    let raw = unsafe { &*obj.as_libbpf_object().as_ptr() };
+    let btf = Btf::from_bpf_object(raw).ok().flatten();
+    obj.maps()
+        .filter(|m| m.map_type() == MapType::StructOps)
+        .map(|m| {
+            // SAFETY: the map pointer comes from a live OpenMap borrowed for
+            // this call; the function only reads a field of it.
+            let id = unsafe {
+                libbpf_rs::libbpf_sys::bpf_map__btf_value_type_id(m.as_libbpf_object().as_ptr())
+            };
+            let name = btf
+                .as_ref()
+                .and_then(|b| b.type_by_id::<BtfType<'_>>(TypeId::from(id)))
+                .and_then(|t| t.name().and_then(OsStr::to_str).map(str::to_string));
+            StructOpsMap {
+                map: m.name().to_string_lossy().into_owned(),
+                kind: name.map_or_else(
+                    || format!("an unnamed struct (BTF type {id})"),
+                    |n| essential_name(&n).to_string(),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// `sched_ext_ops___v2` is `sched_ext_ops` to the kernel.
+fn essential_name(name: &str) -> &str {
+    name.find("___").map_or(name, |i| &name[..i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libbpf_rs::ObjectBuilder;
+
+    fn open_fixture(name: &str) -> OpenObject {
+        let path = std::path::Path::new(env!("SCXTOP_TEST_BPF_DIR")).join(format!("{name}.bpf.o"));
+        ObjectBuilder::default().open_file(&path).unwrap()
+    }
+
+    /// Opening needs no kernel support and no privileges.
+    #[test]
+    fn struct_ops_maps_name_the_kernel_struct_they_implement() {
+        assert_eq!(
+            struct_ops_maps(&open_fixture("tcp_cc")),
+            [StructOpsMap {
+                map: "scxtop_cc".into(),
+                kind: "tcp_congestion_ops".into()
+            }]
+        );
+        assert_eq!(
+            struct_ops_maps(&open_fixture("stall")),
+            [StructOpsMap {
+                map: "stall_ops".into(),
+                kind: "sched_ext_ops".into()
+            }]
+        );
+        assert!(struct_ops_maps(&open_fixture("no_ops")).is_empty());
+    }
+
+    #[test]
+    fn flavor_suffixes_are_dropped() {
+        assert_eq!(essential_name("sched_ext_ops___v2"), "sched_ext_ops");
+        assert_eq!(essential_name("tcp_congestion_ops"), "tcp_congestion_ops");
+    }
 
     /// The running kernel's BTF always has some enum (not necessarily scx
     /// ones); exit kinds fall back to a number without sched_ext.

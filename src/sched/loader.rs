@@ -4,16 +4,21 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use libbpf_rs::{
-    ErrorKind, Link, MapCore, MapFlags, MapType, Object, ObjectBuilder, OpenObject, ProgramInput,
+    ErrorKind, Link, MapCore, MapFlags, Object, ObjectBuilder, OpenObject, ProgramInput,
     ProgramType,
 };
 
-use super::btf::{kernel_scx_enums, open_object_vars, section_vars};
+use super::btf::{kernel_scx_enums, open_object_vars, section_vars, struct_ops_maps};
 use super::exit_info::{ExitInfo, UEI_SIZE, parse_uei};
 use super::{SchedError, SchedSource};
 use crate::bpf::libbpf_log;
-use crate::bpf::load_error::{last_lines, verifier_tail};
+use crate::bpf::libbpf_log::LoadLog;
+use crate::bpf::load_error::last_lines;
+use crate::bpf::verifier_log;
 use crate::sched_ext::sysfs::{Roots, ScxState, Support};
+
+/// The kernel struct a sched_ext scheduler implements.
+const SCHED_EXT_OPS: &str = "sched_ext_ops";
 
 /// Settings of the built-in scheduler (a user's object gets none of these).
 #[derive(Clone, Debug)]
@@ -144,8 +149,8 @@ pub struct Loaded {
     printk: bool,
 }
 
-/// Loads `source`: reads it, fills kernel enum values and our settings,
-/// and runs the verifier.
+/// Loads `source`: reads it, checks it is a sched_ext scheduler, fills
+/// kernel enum values and our settings, and runs the verifier.
 pub fn load(
     source: &SchedSource,
     options: &BuiltInOptions,
@@ -153,22 +158,22 @@ pub fn load(
 ) -> Result<Loaded, SchedError> {
     let started = Instant::now();
     let what = source.describe();
-    if let Support::Unsupported { reason } = roots.read_support()? {
-        return Err(SchedError::Unsupported { reason });
-    }
+    // What the object is comes first: a user on a kernel without sched_ext
+    // learns that their object would not do either.
     let bytes = source.read()?;
+    libbpf_log::clear();
     let mut open = ObjectBuilder::default()
         .name(source.object_name())
         .and_then(|b| b.open_memory(&bytes))
         .map_err(|e| SchedError::Open {
             what: what.clone(),
             detail: e.to_string(),
+            log: libbpf_log::take(),
         })?;
-    let ops_map = open
-        .maps()
-        .find(|m| m.map_type() == MapType::StructOps)
-        .map(|m| m.name().to_string_lossy().into_owned())
-        .ok_or_else(|| SchedError::NoStructOps { what: what.clone() })?;
+    let ops_map = sched_ext_ops_map(&open, &what)?;
+    if let Support::Unsupported { reason } = roots.read_support()? {
+        return Err(SchedError::Unsupported { reason });
+    }
 
     fill_kernel_enums(&mut open);
     if *source == SchedSource::BuiltIn {
@@ -186,6 +191,28 @@ pub fn load(
         source: source.clone(),
         load_time: started.elapsed(),
         printk: options.printk,
+    })
+}
+
+/// The object's sched_ext_ops map. Attaching any other struct_ops registers
+/// it with its own subsystem (a TCP congestion control, say), so an object
+/// without one is refused before anything reaches the kernel.
+fn sched_ext_ops_map(open: &OpenObject, what: &str) -> Result<String, SchedError> {
+    let maps = struct_ops_maps(open);
+    if let Some(m) = maps.iter().find(|m| m.kind == SCHED_EXT_OPS) {
+        return Ok(m.map.clone());
+    }
+    let mut kinds: Vec<&str> = maps.iter().map(|m| m.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    if kinds.is_empty() {
+        return Err(SchedError::NoStructOps {
+            what: what.to_string(),
+        });
+    }
+    Err(SchedError::NotSchedExt {
+        what: what.to_string(),
+        kinds: kinds.join(" and "),
     })
 }
 
@@ -293,19 +320,29 @@ fn write_rodata(open: &mut OpenObject, writes: &[(usize, Vec<u8>)]) {
 }
 
 fn load_error(what: &str, err: &libbpf_rs::Error) -> SchedError {
-    match verifier_tail() {
-        Some(tail) => SchedError::Verifier {
-            what: what.to_string(),
-            tail,
-        },
+    let mut log = libbpf_log::take();
+    match verifier_log::find(&log.lines) {
+        Some(failure) => {
+            log.error_line = Some(failure.error_line);
+            SchedError::Verifier {
+                what: what.to_string(),
+                failure: Box::new(failure),
+                log,
+            }
+        }
         None if err.kind() == ErrorKind::PermissionDenied => SchedError::Permission {
             what: what.to_string(),
         },
-        None => SchedError::Configure {
+        None => SchedError::Load {
             what: what.to_string(),
-            detail: format!("loading failed: {err}{}", last_lines(&libbpf_log::tail(3))),
+            detail: format!("{err}{}", last_lines(&tail_of(&log, 3))),
+            log,
         },
     }
+}
+
+fn tail_of(log: &LoadLog, n: usize) -> Vec<String> {
+    log.lines[log.lines.len().saturating_sub(n)..].to_vec()
 }
 
 fn attach_struct_ops(
@@ -320,6 +357,7 @@ fn attach_struct_ops(
         .ok_or_else(|| SchedError::NoStructOps {
             what: what.to_string(),
         })?;
+    libbpf_log::clear();
     map.attach_struct_ops().map_err(|e| match e.kind() {
         ErrorKind::PermissionDenied => SchedError::Permission {
             what: what.to_string(),
@@ -327,10 +365,14 @@ fn attach_struct_ops(
         _ => match ensure_kernel_free(roots) {
             // Lost a race with another loader.
             Err(busy @ SchedError::Busy { .. }) => busy,
-            _ => SchedError::Attach {
-                what: what.to_string(),
-                detail: format!("{e}{}", last_lines(&libbpf_log::tail(2))),
-            },
+            _ => {
+                let log = libbpf_log::take();
+                SchedError::Attach {
+                    what: what.to_string(),
+                    detail: format!("{e}{}", last_lines(&tail_of(&log, 2))),
+                    log,
+                }
+            }
         },
     })
 }
@@ -344,9 +386,11 @@ fn attach_other_programs(object: &Object, what: &str) -> Result<Vec<Link>, Sched
             p.autoload() && !matches!(p.prog_type(), ProgramType::StructOps | ProgramType::Syscall)
         })
         .map(|p| {
+            libbpf_log::clear();
             p.attach().map_err(|e| SchedError::Attach {
                 what: format!("{what} program {}", p.name().to_string_lossy()),
                 detail: e.to_string(),
+                log: libbpf_log::take(),
             })
         })
         .collect()

@@ -8,6 +8,7 @@ pub mod format;
 pub mod help;
 pub mod latency_chart;
 pub mod layout;
+pub mod load_log;
 pub mod log_tail;
 pub mod pane;
 pub mod screen;

@@ -8,7 +8,9 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::layout::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::theme::Theme;
-use super::{cpu_queues, help, latency_chart, log_tail, status_bar, switch_rates, task_table};
+use super::{
+    cpu_queues, help, latency_chart, load_log, log_tail, status_bar, switch_rates, task_table,
+};
 use crate::app::state::{Pane, State};
 
 pub fn draw(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
@@ -39,6 +41,11 @@ pub fn draw(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
             Pane::Rates => switch_rates::render(*rect, buf, state, theme, focused),
             Pane::Log => log_tail::render(*rect, buf, state, theme, focused),
         }
+    }
+    if state.load_log_open
+        && let Some(log) = &state.load_log
+    {
+        load_log::render(area, buf, log, theme);
     }
     if state.help {
         help::render(area, buf, theme);

@@ -143,14 +143,22 @@ fn message(state: &State, theme: Theme) -> (String, Style) {
 
 /// The key hints line, cut to the width.
 pub fn render_hints(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
-    let hints: &[(&str, &str)] = if state.tasks.editing_filter {
-        &[
+    let mut hints: Vec<(&str, &str)> = if state.tasks.editing_filter {
+        vec![
             ("Enter", "keep filter"),
             ("Esc", "clear"),
             ("Up/Down", "move"),
         ]
+    } else if state.load_log_open {
+        vec![
+            ("v/Esc", "close log"),
+            ("Up/Down", "scroll"),
+            ("PgUp/PgDn", "page"),
+            ("Home/End", "ends"),
+            ("q", "quit"),
+        ]
     } else {
-        &[
+        vec![
             ("q", "quit"),
             ("r", "reload"),
             ("d", "detach"),
@@ -166,6 +174,11 @@ pub fn render_hints(area: Rect, buf: &mut Buffer, state: &State, theme: Theme) {
             ("l", "printk"),
         ]
     };
+    // Right after the scheduler keys, so it fits at 80 columns, and only
+    // when there is a log to show.
+    if state.load_log.is_some() && !state.load_log_open && !state.tasks.editing_filter {
+        hints.insert(4, ("v", "load log"));
+    }
     let mut spans = Vec::new();
     for (k, what) in hints {
         spans.push(Span::styled(format!(" {k}"), theme.key()));

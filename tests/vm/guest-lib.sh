@@ -42,15 +42,30 @@ wait_line() { wait_until "${3:-600}" has_count "$1" "$2" 1; }
 # wait_count OUT PATTERN N [TENTHS]: wait until OUT has N lines matching PATTERN.
 wait_count() { wait_until "${4:-600}" has_count "$1" "$2" "$3"; }
 
+# count_after OUT MARK PATTERN: lines of OUT matching PATTERN after its first
+# line matching MARK (0 until MARK is there).
+count_after() {
+    awk -v m="$2" -v p="$3" 'f && $0 ~ p { n++ } !f && $0 ~ m { f = 1 } END { print n + 0 }' \
+        "$1" 2>/dev/null || echo 0
+}
+
+has_after() { [ "$(count_after "$1" "$2" "$3")" -ge "$4" ]; }
+
+# wait_after OUT MARK PATTERN N [TENTHS]: wait until OUT has N lines matching
+# PATTERN after its first line matching MARK.
+wait_after() { wait_until "${5:-600}" has_after "$1" "$2" "$3" "$4"; }
+
 # start_scxtop OUT [ARGS...]: scxtop --headless in the background, commands
 # through fd 3 (a FIFO), JSON lines to OUT. Sets SCXTOP_PID. The refresh is
-# $INTERVAL (default 200ms).
+# $INTERVAL (default 200ms). SCXTOP_AS, when set, is a command prefix that
+# runs it as someone else (setpriv ...).
 start_scxtop() {
     out=$1
     shift
     rm -f /tmp/scxtop.cmd
     mkfifo /tmp/scxtop.cmd
-    scxtop --headless --interval "${INTERVAL:-200ms}" "$@" </tmp/scxtop.cmd >"$out" 2>&1 &
+    # shellcheck disable=SC2086 # SCXTOP_AS is a command prefix: split it
+    $SCXTOP_AS scxtop --headless --interval "${INTERVAL:-200ms}" "$@" </tmp/scxtop.cmd >"$out" 2>&1 &
     SCXTOP_PID=$!
     exec 3>/tmp/scxtop.cmd
 }
