@@ -47,13 +47,9 @@ fn tracefs_instance_is_removed_on_sigterm_and_sigint() {
 /// kernel the harness offers.
 #[test]
 fn scheduler_printk_lines_reach_the_log() {
-    if !require_vm("scheduler_printk_lines_reach_the_log") {
-        return;
-    }
-    for series in vm_kernels() {
-        let run = vm_script(
-            &series,
-            r#"
+    on_every_kernel(
+        "scheduler_printk_lines_reach_the_log",
+        r#"
 start_scxtop /tmp/out --printk
 wait_state enabled
 # The nice 0 loops starve the nice 19 one (the guard then serves it), and
@@ -67,38 +63,38 @@ stop_scxtop
 say instances_after $(ls /sys/kernel/tracing/instances | grep -c scxtop-)
 cat /tmp/out
 "#,
-        );
-        assert!(run.ok, "{series}: {run}");
-        assert_eq!(run.get("instances_running"), "1", "{series}: {run}");
-        assert_eq!(run.get("instances_after"), "0", "{series}: {run}");
-        let snaps = run.json_with("log");
-        let lines: Vec<serde_json::Value> = snaps
-            .iter()
-            .flat_map(|s| s["log"].as_array().unwrap().clone())
-            .collect();
-        let rescues: Vec<_> = lines
-            .iter()
-            .filter(|l| l["msg"].as_str().unwrap().starts_with("scxtop: rescue"))
-            .collect();
-        assert!(
-            !rescues.is_empty(),
-            "{series}: no rescue lines in {lines:?}\n{run}"
-        );
-        for l in &rescues {
+        |series, run| {
+            assert_eq!(run.get("instances_running"), "1", "{series}: {run}");
+            assert_eq!(run.get("instances_after"), "0", "{series}: {run}");
+            let snaps = run.json_with("log");
+            let lines: Vec<serde_json::Value> = snaps
+                .iter()
+                .flat_map(|s| s["log"].as_array().unwrap().clone())
+                .collect();
+            let rescues: Vec<_> = lines
+                .iter()
+                .filter(|l| l["msg"].as_str().unwrap().starts_with("scxtop: rescue"))
+                .collect();
             assert!(
-                l["ts"].as_f64().unwrap() > 0.0 && l["cpu"].as_u64().unwrap() < 2,
-                "{series}: {l}"
+                !rescues.is_empty(),
+                "{series}: no rescue lines in {lines:?}\n{run}"
             );
-        }
-        // At most printk_per_sec (10) lines a second of the kernel's own
-        // clock reach the log, however long the run took here.
-        let ts: Vec<f64> = rescues.iter().map(|l| l["ts"].as_f64().unwrap()).collect();
-        let span = ts.iter().cloned().fold(f64::MIN, f64::max)
-            - ts.iter().cloned().fold(f64::MAX, f64::min);
-        assert!(
-            rescues.len() as f64 <= 10.0 * (span.ceil() + 1.0),
-            "{series}: {} rescue lines in {span:.2} s",
-            rescues.len()
-        );
-    }
+            for l in &rescues {
+                assert!(
+                    l["ts"].as_f64().unwrap() > 0.0 && l["cpu"].as_u64().unwrap() < 2,
+                    "{series}: {l}"
+                );
+            }
+            // At most printk_per_sec (10) lines a second of the kernel's own
+            // clock reach the log, however long the run took here.
+            let ts: Vec<f64> = rescues.iter().map(|l| l["ts"].as_f64().unwrap()).collect();
+            let span = ts.iter().cloned().fold(f64::MIN, f64::max)
+                - ts.iter().cloned().fold(f64::MAX, f64::min);
+            assert!(
+                rescues.len() as f64 <= 10.0 * (span.ceil() + 1.0),
+                "{series}: {} rescue lines in {span:.2} s",
+                rescues.len()
+            );
+        },
+    );
 }

@@ -313,9 +313,30 @@ pub fn vm_script(series: &str, script: &str) -> GuestRun {
     }
 }
 
-pub fn default_kernel() -> String {
-    vm_kernels()
+/// Runs `script` in a VM on every kernel series the harness offers and
+/// hands each run to `check` with the series' name. Stays silent (outside
+/// CI) without qemu.
+pub fn on_every_kernel(test: &str, script: &str, check: impl Fn(&str, &GuestRun)) {
+    if !require_vm(test) {
+        return;
+    }
+    for series in vm_kernels() {
+        let run = vm_script(&series, script);
+        assert!(run.ok, "{test} on kernel {series}: {run}");
+        check(&series, &run);
+    }
+}
+
+/// The JSON event lines of `run` with `"event": event` (action, exit, error).
+pub fn events(run: &GuestRun, event: &str) -> Vec<serde_json::Value> {
+    run.json_with("event")
         .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("the harness offers no kernel"))
+        .filter(|v| v["event"] == event)
+        .collect()
+}
+
+/// A `@key` value that is one JSON line.
+pub fn json_of(run: &GuestRun, key: &str) -> serde_json::Value {
+    let text = run.get(key);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("@{key} is not JSON ({e}): {run}"))
 }
