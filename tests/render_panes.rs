@@ -11,7 +11,7 @@ use scxtop::app::action::Action;
 use scxtop::app::state::{Message, MessageKind, Pane, State};
 use scxtop::app::update::update;
 use scxtop::probe::printk_tail::LogLine;
-use scxtop::sched::{ExitInfo, ExitKind};
+use scxtop::sched::{ExitInfo, ExitKind, ExitSource};
 use scxtop::snapshot::Snapshot;
 use scxtop::ui::fixture::{self, FixtureSpec};
 use scxtop::ui::screen;
@@ -326,6 +326,7 @@ fn a_kernel_exit_is_highlighted_in_the_status_bar() {
         &mut state,
         Action::KernelExit(Box::new(ExitInfo {
             kind: ExitKind::ErrorStall,
+            from: ExitSource::Record,
             code: 0,
             reason: "runnable task stall".into(),
             msg: "stallme[123] failed to run for 5s".into(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::exit_info::{ExitInfo, ExitKind};
+use super::exit_info::{ExitInfo, ExitKind, ExitSource};
 use super::kmsg::{self, KmsgTail};
 use super::loader::{self, Attached, BuiltInOptions};
 use super::{SchedError, SchedSource};
@@ -193,6 +193,7 @@ impl Engine {
             .unwrap_or_default();
         Some(ExitInfo {
             kind: ExitKind::from_reason(&reason),
+            from: ExitSource::KernelLog,
             code: 0,
             reason,
             msg: msg.to_string(),

@@ -122,9 +122,22 @@ impl Serialize for ExitKind {
     }
 }
 
+/// Where scxtop learned why a scheduler stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitSource {
+    /// The scheduler's own exit record (scx UEI), read from its map.
+    Record,
+    /// The kernel log's "disabled" line (objects without UEI).
+    KernelLog,
+    /// Nothing said anything.
+    None,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExitInfo {
     pub kind: ExitKind,
+    pub from: ExitSource,
     pub code: i64,
     pub reason: String,
     pub msg: String,
@@ -137,6 +150,7 @@ impl ExitInfo {
     pub fn unavailable(ops: &str) -> Self {
         Self {
             kind: ExitKind::Unknown,
+            from: ExitSource::None,
             code: 0,
             reason: "exit info unavailable".into(),
             msg: String::new(),
@@ -173,6 +187,7 @@ pub fn parse_uei(bytes: &[u8], ops: &str) -> Option<ExitInfo> {
     let code = i64::from_ne_bytes(field(EXIT_CODE_OFF, 8)?.try_into().ok()?);
     Some(ExitInfo {
         kind: ExitKind::from_raw(kind),
+        from: ExitSource::Record,
         code,
         reason: c_string(field(REASON_OFF, REASON_LEN)?),
         msg: c_string(field(MSG_OFF, MSG_LEN)?),

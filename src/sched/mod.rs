@@ -15,5 +15,5 @@ pub mod source;
 
 pub use engine::{Engine, SchedStatus};
 pub use error::SchedError;
-pub use exit_info::{ExitInfo, ExitKind};
+pub use exit_info::{ExitInfo, ExitKind, ExitSource};
 pub use source::SchedSource;

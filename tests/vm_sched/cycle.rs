@@ -54,8 +54,8 @@ cat /tmp/out
                 .find(|v| v["action"] == "detach")
                 .expect("no detach outcome");
             assert_eq!(detach["ok"], true, "{series}: {detach}");
-            // UNKNOWN when the record cannot be read: UNREG proves it was.
             assert_eq!(detach["exit"]["kind"], "UNREG", "{series}: {detach}");
+            assert_eq!(detach["exit"]["from"], "record", "{series}: {detach}");
             assert_eq!(
                 detach["exit"]["reason"], "unregistered from user space",
                 "{series}: {detach}"

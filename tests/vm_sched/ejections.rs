@@ -39,6 +39,7 @@ cat /tmp/out
             );
             let exit = exit_event(run);
             assert_eq!(exit["kind"], "ERROR_STALL", "{series}: {exit}");
+            assert_eq!(exit["from"], "record", "{series}: {exit}");
             assert!(exit["msg"].as_str().unwrap().contains("stallme"), "{exit}");
             let last = run.json_with("sched").pop().unwrap();
             assert_eq!(last["sched"]["last_exit"]["kind"], "ERROR_STALL", "{last}");
@@ -91,6 +92,7 @@ part nouei /tmp/nouei
             let sysrq = run.part("sysrq");
             let exit = exit_event(&sysrq);
             assert_eq!(exit["kind"], "SYSRQ", "{series}: {exit}");
+            assert_eq!(exit["from"], "record", "{series}: {exit}");
             assert_eq!(exit["ops"], "scxtop_prio", "{series}: {exit}");
             let attach = events(&sysrq, "action");
             let again = attach.last().unwrap();
@@ -104,6 +106,7 @@ part nouei /tmp/nouei
 
             let exit = exit_event(&run.part("error"));
             assert_eq!(exit["kind"], "ERROR_BPF", "{series}: {exit}");
+            assert_eq!(exit["from"], "record", "{series}: {exit}");
             assert_eq!(exit["ops"], "scxtop_error", "{series}: {exit}");
             let msg = exit["msg"].as_str().unwrap();
             assert!(msg.contains("told to fail by failme"), "{series}: {exit}");
@@ -112,6 +115,7 @@ part nouei /tmp/nouei
             let exit = exit_event(&nouei);
             assert_eq!(exit["kind"], "ERROR_BPF", "{series}: {exit}\n{run}");
             assert_eq!(exit["reason"], "scx_bpf_error", "{series}: {exit}");
+            assert_eq!(exit["from"], "kernel_log", "{series}: {exit}");
             let msg = exit["msg"].as_str().unwrap();
             assert!(
                 msg.contains("no exit info, failing for failme"),
@@ -122,6 +126,7 @@ part nouei /tmp/nouei
                 .find(|v| v["action"] == "detach")
                 .unwrap();
             assert_eq!(detach["exit"]["kind"], "UNREG", "{series}: {detach}\n{run}");
+            assert_eq!(detach["exit"]["from"], "kernel_log", "{series}: {detach}");
             assert_eq!(
                 detach["exit"]["reason"], "unregistered from user space",
                 "{series}: {detach}"
