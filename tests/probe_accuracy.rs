@@ -18,7 +18,10 @@ fn scenario(dir: &str, scxtop_args: &str, workload_args: &str) -> String {
     // (under TCG a vCPU can stall between two reads for milliseconds).
     format!(
         r#"
-taskset -c 0 scxtop --headless --interval 500ms {scxtop_args} > {dir}/scx.out 2>&1 &
+# Emptied first: the background shell's redirection may come after the
+# wait below looks at the file (left over from a previous scenario).
+: > {dir}/scx.out
+taskset -c 0 scxtop --headless --interval 500ms {scxtop_args} >> {dir}/scx.out 2>&1 &
 S=$!
 # The first snapshot comes after the probes started (and the attach, if any).
 n=0

@@ -64,6 +64,9 @@ start_scxtop() {
     shift
     rm -f /tmp/scxtop.cmd
     mkfifo /tmp/scxtop.cmd
+    # Emptied here, not by the background shell's redirection, which may
+    # come after the caller's first look at OUT.
+    : >"$out"
     # shellcheck disable=SC2086 # SCXTOP_AS is a command prefix: split it
     $SCXTOP_AS scxtop --headless --interval "${INTERVAL:-200ms}" "$@" </tmp/scxtop.cmd >"$out" 2>&1 &
     SCXTOP_PID=$!
