@@ -180,12 +180,20 @@ impl Engine {
         }
     }
 
-    /// The last "disabled" line about `ops`, with the message line after it.
+    /// The "disabled" line about `ops` since it was last enabled, with the
+    /// message line after it. An earlier run of a scheduler of the same
+    /// name (a reload of one object) has its own line, which says nothing
+    /// about this exit.
     fn kmsg_exit(&self, ops: &str) -> Option<ExitInfo> {
         let lines: Vec<&String> = self.kmsg_lines.iter().collect();
-        let at = lines
+        let since = lines
             .iter()
-            .rposition(|l| kmsg::disabled_reason(l).is_some_and(|(name, _)| name == ops))?;
+            .rposition(|l| kmsg::enabled_name(l) == Some(ops))
+            .map_or(0, |i| i + 1);
+        let at = since
+            + lines[since..]
+                .iter()
+                .position(|l| kmsg::disabled_reason(l).is_some_and(|(name, _)| name == ops))?;
         let (_, reason) = kmsg::disabled_reason(lines[at])?;
         let msg = lines[at + 1..]
             .iter()
@@ -236,5 +244,55 @@ impl Engine {
                 .map(|d: Duration| d.as_secs_f64()),
             last_exit: self.last_exit.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine_with_log(lines: &[&str]) -> Engine {
+        let mut e = Engine::new(
+            SchedSource::BuiltIn,
+            BuiltInOptions::default(),
+            Roots::default(),
+        );
+        e.kmsg_lines = lines.iter().map(|l| l.to_string()).collect();
+        e
+    }
+
+    #[test]
+    fn an_exit_is_read_from_the_log_of_the_current_run_only() {
+        let mut e = engine_with_log(&[
+            "sched_ext: BPF scheduler \"x\" enabled",
+            "sched_ext: BPF scheduler \"x\" disabled (scx_bpf_error)",
+            "sched_ext: x: boom",
+            "sched_ext: BPF scheduler \"x\" enabled",
+        ]);
+        assert_eq!(
+            e.kmsg_exit("x"),
+            None,
+            "the first run's error is not this exit"
+        );
+        e.kmsg_lines.push_back(
+            "sched_ext: BPF scheduler \"x\" disabled (unregistered from user space)".into(),
+        );
+        let info = e.kmsg_exit("x").unwrap();
+        assert_eq!(info.kind, ExitKind::Unreg);
+        assert_eq!(info.from, ExitSource::KernelLog);
+        assert_eq!(info.msg, "");
+    }
+
+    #[test]
+    fn an_error_exit_carries_the_message_line_after_it() {
+        let e = engine_with_log(&[
+            "sched_ext: BPF scheduler \"x\" enabled",
+            "sched_ext: BPF scheduler \"y\" enabled",
+            "sched_ext: BPF scheduler \"x\" disabled (scx_bpf_error)",
+            "sched_ext: x: told to fail",
+        ]);
+        let info = e.kmsg_exit("x").unwrap();
+        assert_eq!(info.kind, ExitKind::ErrorBpf);
+        assert_eq!(info.msg, "told to fail");
     }
 }

@@ -66,6 +66,13 @@ pub fn disabled_reason(msg: &str) -> Option<(String, String)> {
     Some((name.to_string(), reason.to_string()))
 }
 
+/// NAME in `sched_ext: BPF scheduler "NAME" enabled`.
+pub fn enabled_name(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("sched_ext: BPF scheduler \"")?;
+    let (name, rest) = rest.split_once('"')?;
+    rest.trim().starts_with("enabled").then_some(name)
+}
+
 /// The message in `sched_ext: NAME: MESSAGE`, which the kernel prints after
 /// the "disabled" line of an error exit.
 pub fn exit_message<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
@@ -96,6 +103,18 @@ mod tests {
         assert_eq!(reason, "runnable task stall");
         assert_eq!(
             disabled_reason("sched_ext: BPF scheduler \"x\" enabled"),
+            None
+        );
+    }
+
+    #[test]
+    fn reads_the_enabled_name() {
+        assert_eq!(
+            enabled_name("sched_ext: BPF scheduler \"x\" enabled"),
+            Some("x")
+        );
+        assert_eq!(
+            enabled_name("sched_ext: BPF scheduler \"x\" disabled (runtime error)"),
             None
         );
     }
