@@ -1,0 +1,77 @@
+//! Context switches: a load that makes them, and the kernel's own counts to
+//! hold the probes against.
+
+use std::io::{Read, Write};
+use std::thread;
+
+/// Context switches of the calling thread so far (voluntary and not), as
+/// the kernel counts them when the thread is switched out.
+pub fn own_switches() -> u64 {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    status
+        .lines()
+        .filter(|l| l.contains("ctxt_switches:"))
+        .map(|l| l.split_whitespace().last().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Two threads bounce a byte through a pair of pipes until `done(trips so
+/// far)`: a thread waiting for the byte blocks, so this makes context
+/// switches. Returns the round trips made and how often the two threads
+/// were switched out meanwhile.
+pub fn ping_pong(mut done: impl FnMut(u64) -> bool) -> (u64, u64) {
+    let (mut to_b_r, mut to_b_w) = std::io::pipe().unwrap();
+    let (mut to_a_r, mut to_a_w) = std::io::pipe().unwrap();
+    let echo = thread::spawn(move || {
+        let before = own_switches();
+        let mut byte = [0u8];
+        // EOF (A dropped its writer) ends the echo.
+        while to_b_r.read(&mut byte).unwrap() == 1 {
+            to_a_w.write_all(&byte).unwrap();
+        }
+        own_switches() - before
+    });
+    let before = own_switches();
+    let mut trips = 0u64;
+    let mut byte = [0u8];
+    while !done(trips) {
+        to_b_w.write_all(&byte).unwrap();
+        to_a_r.read_exact(&mut byte).unwrap();
+        trips += 1;
+    }
+    let mine = own_switches() - before;
+    drop(to_b_w);
+    (trips, mine + echo.join().unwrap())
+}
+
+/// Context switches since boot, summed over CPUs by the kernel.
+pub fn proc_stat_ctxt() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let line = stat.lines().find(|l| l.starts_with("ctxt ")).unwrap();
+    line["ctxt ".len()..].trim().parse().unwrap()
+}
+
+/// `scxtop status --json`'s probe against the kernel's own count, both ways:
+/// the kernel's count inside the probe's window is a floor (less `slack`, a
+/// fraction), and the switches the kernel counted around the whole run
+/// (`outer`) a ceiling.
+pub fn assert_probe_matches_the_kernel(v: &serde_json::Value, outer: u64, slack: f64) {
+    let probe = &v["probe"];
+    let switches = probe["switches"].as_u64().unwrap_or_else(|| panic!("{v}"));
+    let per_cpu: u64 = probe["per_cpu"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(switches, per_cpu, "{v}");
+    let inner = probe["kernel_switches"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no kernel count: {v}"));
+    assert!(inner > 0, "the kernel counted no switch in a second: {v}");
+    let floor = (inner as f64 * (1.0 - slack)).floor() as u64;
+    assert!(
+        floor <= switches && switches <= outer,
+        "probe {switches} outside [{floor}, {outer}] (kernel inside {inner}, around {outer}): {v}"
+    );
+}
