@@ -163,7 +163,7 @@ pub struct Message {
 /// What libbpf said about the last failed open, load or attach (the
 /// verifier's log included), which `v` shows.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LoadLog {
+pub struct LoadLogView {
     /// The failed action's one-line message.
     pub title: String,
     pub lines: Vec<String>,
@@ -177,7 +177,7 @@ pub struct LoadLog {
 /// instructions that led to it are in view.
 pub const LOAD_LOG_CONTEXT: usize = 8;
 
-impl LoadLog {
+impl LoadLogView {
     /// Where the view starts: a little above the error line, else at the end.
     pub fn initial_scroll(&self) -> usize {
         match self.error_line {
@@ -235,7 +235,7 @@ pub struct State {
     pub cpu_scroll: usize,
     pub message: Option<Message>,
     /// The log of the last failed load, kept until the next one.
-    pub load_log: Option<LoadLog>,
+    pub load_log: Option<LoadLogView>,
     /// The load log covers the panes (`v`).
     pub load_log_open: bool,
     pub last_kernel_exit: Option<ExitInfo>,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::action::Action;
 use super::engine_ops::Outcome;
 use super::state::{
-    Baseline, HistKind, HistSource, LOG_KEEP, LoadLog, MAX_INTERVAL, MIN_INTERVAL, Mark, Message,
-    MessageKind, Pane, RATE_HISTORY_S, RatePoint, SortKey, State,
+    Baseline, HistKind, HistSource, LOG_KEEP, LoadLogView, MAX_INTERVAL, MIN_INTERVAL, Mark,
+    Message, MessageKind, Pane, RATE_HISTORY_S, RatePoint, SortKey, State,
 };
 use super::worker::Request;
 use crate::snapshot::Snapshot;
@@ -160,7 +160,7 @@ fn step_interval(now: Duration, slower: bool) -> Duration {
 /// leaves it, so `v` still explains the last failure.
 fn keep_load_log(state: &mut State, outcome: &Outcome) {
     let Some(lines) = &outcome.log else { return };
-    let mut log = LoadLog {
+    let mut log = LoadLogView {
         title: outcome.message.clone(),
         lines: lines.clone(),
         error_line: outcome.log_error_line.filter(|&i| i < lines.len()),

@@ -9,15 +9,15 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::format;
 use super::theme::Theme;
-use crate::app::state::LoadLog;
+use crate::app::state::LoadLogView;
 
 /// The first line shown: `log.scroll`, but never so far down that the page
 /// has room left over.
-pub fn first_line(log: &LoadLog, rows: usize) -> usize {
+pub fn first_line(log: &LoadLogView, rows: usize) -> usize {
     log.scroll.min(log.lines.len().saturating_sub(rows))
 }
 
-pub fn render(area: Rect, buf: &mut Buffer, log: &LoadLog, theme: Theme) {
+pub fn render(area: Rect, buf: &mut Buffer, log: &LoadLogView, theme: Theme) {
     let popup = Rect {
         x: area.x + 1,
         y: area.y + 1,
