@@ -67,6 +67,18 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
+/// `text` in at most `width` columns, ending in "…" when it was longer.
+pub fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
 /// `text` word-wrapped to `width` columns in at most `max_lines` lines; a
 /// word longer than a line is split, and text that does not fit ends in "…".
 pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
@@ -111,6 +123,13 @@ pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_cut_with_a_mark() {
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abc", 4), "abc");
+        assert_eq!(cut("abc", 0), "");
+    }
 
     #[test]
     fn wrap_breaks_at_words_and_marks_what_does_not_fit() {

@@ -39,7 +39,7 @@ pub fn render(area: Rect, buf: &mut Buffer, log: &LoadLogView, theme: Theme) {
             let mark = if is_error { ">>" } else { "  " };
             let prefix = format!("{mark}{:>digits$} ", n + 1);
             let room = inner_width.saturating_sub(prefix.chars().count());
-            let body = cut(&format::printable(text), room);
+            let body = format::cut(&format::printable(text), room);
             if is_error {
                 Line::from(vec![
                     Span::styled(prefix, theme.alert()),
@@ -65,38 +65,14 @@ pub fn render(area: Rect, buf: &mut Buffer, log: &LoadLogView, theme: Theme) {
         .block(
             Block::bordered()
                 .title(Span::styled(
-                    cut(&title, inner_width.saturating_sub(2)),
+                    format::cut(&title, inner_width.saturating_sub(2)),
                     theme.title(),
                 ))
                 .title_bottom(Span::styled(
-                    cut(&footer, inner_width.saturating_sub(2)),
+                    format::cut(&footer, inner_width.saturating_sub(2)),
                     theme.dim(),
                 ))
                 .border_style(theme.focused_border()),
         )
         .render(popup, buf);
-}
-
-/// `text` in at most `width` columns, ending in "…" when it was longer.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-    format!("{kept}…")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_lines_are_cut_with_a_mark() {
-        assert_eq!(cut("abcdef", 4), "abc…");
-        assert_eq!(cut("abc", 4), "abc");
-        assert_eq!(cut("abc", 0), "");
-    }
 }
