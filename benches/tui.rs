@@ -23,9 +23,12 @@ use ratatui::backend::TestBackend;
 use scxtop::app::action::Action;
 use scxtop::app::state::State;
 use scxtop::app::update::update;
-use scxtop::ui::fixture::{self, FixtureSpec};
 use scxtop::ui::screen;
 use scxtop::ui::theme::Theme;
+
+#[path = "../tests/common/fixture.rs"]
+mod fixture;
+use fixture::FixtureSpec;
 
 fn percentile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));

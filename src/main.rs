@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use scxtop::app::headless::{self, HeadlessOptions};
-use scxtop::app::tui::{self, TuiOptions};
-use scxtop::app::worker::WorkerOptions;
 use scxtop::bpf::libbpf_log;
+use scxtop::frontend::headless::{self, HeadlessOptions};
+use scxtop::frontend::live::{self, TuiOptions};
 use scxtop::probe::collector::CollectorOptions;
 use scxtop::probe::tracefs;
-use scxtop::sched::SchedSource;
 use scxtop::sched::loader::BuiltInOptions;
 use scxtop::sched_ext::sysfs::Roots;
+use scxtop::snapshot::SchedSource;
+use scxtop::worker::WorkerOptions;
 use scxtop::{status, ui, workload};
 
 #[derive(Parser, Debug)]
@@ -161,7 +161,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             worker,
         }))?;
     } else {
-        runtime.block_on(tui::run(TuiOptions {
+        runtime.block_on(live::run(TuiOptions {
             duration: cli.duration,
             worker,
         }))?;

@@ -99,6 +99,46 @@ fn without_privileges_the_probe_error_says_to_use_sudo() {
     assert!(err.contains("CAP_BPF"), "{err}");
 }
 
+/// Without privileges each refused source is one typed entry marked
+/// `needs_root`, whose reason says to run as root.
+#[test]
+fn headless_without_privileges_lists_each_refused_source() {
+    if !require_root("headless_without_privileges_lists_each_refused_source") {
+        return;
+    }
+    let out = run(Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(scxtop())
+        .args([
+            "--headless",
+            "--no-attach",
+            "--duration",
+            "1s",
+            "--interval",
+            "300ms",
+        ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&text(&out.stdout));
+    let snap = lines.iter().find(|v| is_snapshot(v)).expect("a snapshot");
+    let entries = snap["unavailable"].as_array().unwrap();
+    let refused: Vec<&str> = entries
+        .iter()
+        .filter(|u| u["needs_root"] == true)
+        .map(|u| u["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused, ["switch_rates", "printk_tail", "tasks"], "{snap}");
+    for u in entries.iter().filter(|u| u["needs_root"] == true) {
+        let reason = u["reason"].as_str().unwrap();
+        assert!(reason.contains("sudo") || reason.contains("as root"), "{u}");
+    }
+}
+
 #[test]
 fn bad_duration_is_a_one_line_usage_error() {
     let out = run(Command::new(scxtop()).args(["status", "--sample", "soon"]));
@@ -149,6 +189,17 @@ fn headless_without_sched_ext_explains_and_exits_zero() {
     for s in &snapshots {
         assert_eq!(s["sched"]["supported"], false, "{s}");
         assert_eq!(s["sched"]["attached"], false, "{s}");
+        // As root every probe runs; only the queue depth (ours alone
+        // reports it) is missing, said once, typed.
+        assert_eq!(
+            s["unavailable"],
+            serde_json::json!([{
+                "what": "queue_depth",
+                "reason": "queue depth: only scxtop's built-in scheduler reports it, and it is not attached",
+                "needs_root": false,
+            }]),
+            "{s}"
+        );
     }
     // Ticks keep their interval: never a burst, whatever the load.
     for pair in snapshots.windows(2) {

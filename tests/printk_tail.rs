@@ -14,8 +14,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
-use scxtop::probe::printk_tail::{LogLine, PrintkTail, TailOptions};
+use scxtop::probe::printk_tail::{PrintkTail, TailOptions};
 use scxtop::probe::tracefs::{PipeSource, remove_all_registered};
+use scxtop::snapshot::LogLine;
 
 /// The tests share tracefs' mount and `remove_all_registered` is process-wide.
 static SERIAL: Mutex<()> = Mutex::new(());

@@ -10,12 +10,15 @@ use ratatui::style::Color;
 use scxtop::app::action::Action;
 use scxtop::app::state::{Message, MessageKind, Pane, State};
 use scxtop::app::update::update;
-use scxtop::probe::printk_tail::LogLine;
-use scxtop::sched::{ExitInfo, ExitKind, ExitSource};
-use scxtop::snapshot::Snapshot;
-use scxtop::ui::fixture::{self, FixtureSpec};
+use scxtop::snapshot::{
+    ExitInfo, ExitKind, ExitSource, LogLine, Measure, Outcome, Snapshot, Unavailable,
+};
 use scxtop::ui::screen;
 use scxtop::ui::theme::Theme;
+
+#[path = "common/fixture.rs"]
+mod fixture;
+use fixture::FixtureSpec;
 
 fn state_with(snap: Snapshot) -> State {
     let mut state = State::new(std::time::Duration::from_millis(250));
@@ -160,9 +163,10 @@ fn a_kernel_that_cannot_time_waits_says_why_in_the_latency_pane() {
         samples: 0,
         ..FixtureSpec::default()
     });
-    snap.probe
-        .unavailable
-        .push(scxtop::probe::sched_probes::LATENCY_UNSUPPORTED.to_string());
+    snap.probe.unavailable.push(Unavailable::new(
+        Measure::Latency,
+        scxtop::probe::sched_probes::LATENCY_UNSUPPORTED,
+    ));
     let t = text(&draw(&state_with(snap), 120, 40, MONO));
     assert!(t.contains("CONFIG_SCHED_INFO"), "{t}");
     assert!(!t.contains("no samples yet"), "{t}");
@@ -400,14 +404,21 @@ fn refused_probes_get_one_line_on_what_to_do_and_whole_reasons() {
         log_lines: 0,
         ..FixtureSpec::default()
     });
-    snap.probe.needs_root = vec!["task table", "latency", "switch rates", "bpf_printk"];
     snap.probe.unavailable.extend([
-        "perf counters: perf events need root or CAP_PERFMON (or kernel.perf_event_paranoid \
-         <= 0): run scxtop with sudo (context-switches on CPU 0: Permission denied)"
-            .to_string(),
-        "BPF probes: loading the probe programs: permission denied: loading BPF needs root \
-         (CAP_BPF, CAP_PERFMON and, for schedulers, CAP_SYS_ADMIN); run scxtop with sudo"
-            .to_string(),
+        Unavailable::denied(
+            Measure::SwitchRates,
+            "perf counters: perf events need root or CAP_PERFMON (or kernel.perf_event_paranoid \
+             <= 0): run scxtop with sudo (context-switches on CPU 0: Permission denied)",
+        ),
+        Unavailable::denied(
+            Measure::PrintkTail,
+            "bpf_printk tail unavailable: tracefs needs root: run scxtop with sudo",
+        ),
+        Unavailable::denied(
+            Measure::Tasks,
+            "BPF probes: loading the probe programs: permission denied: loading BPF needs root \
+             (CAP_BPF, CAP_PERFMON and, for schedulers, CAP_SYS_ADMIN); run scxtop with sudo",
+        ),
     ]);
     let state = state_with(snap);
     let t = lines(&draw(&state, 120, 40, MONO));
@@ -434,13 +445,13 @@ fn refused_probes_get_one_line_on_what_to_do_and_whole_reasons() {
 
 /// A real verifier log (7.3, tests/bpf/reject.bpf.c), as a failed attach
 /// hands it to the view.
-fn failed_attach_with_real_log() -> scxtop::app::engine_ops::Outcome {
+fn failed_attach_with_real_log() -> Outcome {
     let lines: Vec<String> = include_str!("../src/bpf/testdata/verifier-7.3-reject.log")
         .lines()
         .map(str::to_string)
         .collect();
     let failure = scxtop::bpf::verifier_log::find(&lines).unwrap();
-    scxtop::app::engine_ops::Outcome {
+    Outcome {
         action: "attach",
         ok: false,
         message: format!("attach failed: the verifier rejected /fixtures/reject.bpf.o: {failure}"),

@@ -7,12 +7,15 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use scxtop::app::action::Action;
-use scxtop::app::engine_ops::Outcome;
 use scxtop::app::keymap::action_for;
 use scxtop::app::state::{HistKind, Pane, SortKey, State};
 use scxtop::app::update::{Effect, update};
-use scxtop::app::worker::Request;
-use scxtop::ui::fixture::{self, FixtureSpec};
+use scxtop::snapshot::Outcome;
+use scxtop::worker::{Request, SchedCommand};
+
+#[path = "common/fixture.rs"]
+mod fixture;
+use fixture::FixtureSpec;
 
 fn fresh(spec: &FixtureSpec) -> State {
     let mut s = State::new(Duration::from_millis(250));
@@ -39,13 +42,13 @@ fn tids(state: &State) -> Vec<i32> {
 fn scheduler_keys_go_to_the_worker_and_show_progress_then_the_result() {
     let mut s = fresh(&FixtureSpec::default());
     for (key, command) in [
-        ('r', "reload"),
-        ('d', "detach"),
-        ('a', "attach"),
-        ('l', "printk"),
+        ('r', SchedCommand::Reload),
+        ('d', SchedCommand::Detach),
+        ('a', SchedCommand::Attach),
+        ('l', SchedCommand::TogglePrintk),
     ] {
         match press(&mut s, ch(key)) {
-            Effect::Worker(Request::Act(a)) => assert_eq!(a.command(), Some(command)),
+            Effect::Worker(Request::Sched(c)) => assert_eq!(c, command),
             other => panic!("{key}: {other:?}"),
         }
         assert!(s.message.as_ref().unwrap().text.ends_with("..."), "{key}");

@@ -2,17 +2,13 @@
 //! commands and the worker's reports all become one of these; `update::update`
 //! is the only place that applies them.
 
-use super::engine_ops::Outcome;
-use crate::sched::ExitInfo;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ExitInfo, Outcome, Snapshot};
+use crate::worker::SchedCommand;
 
 #[derive(Clone, Debug)]
 pub enum Action {
-    // The scheduler (these are also the headless commands).
-    Attach,
-    Detach,
-    Reload,
-    TogglePrintk,
+    /// A command for the scheduler, which the worker carries out.
+    Sched(SchedCommand),
     Quit,
 
     // The view.
@@ -50,51 +46,28 @@ pub enum Action {
     KernelExit(Box<ExitInfo>),
 }
 
-/// The scheduler actions, which the worker carries out; each has a headless
-/// command word.
-pub const SCHEDULER_ACTIONS: [Action; 5] = [
-    Action::Attach,
-    Action::Detach,
-    Action::Reload,
-    Action::TogglePrintk,
-    Action::Quit,
-];
+const QUIT_WORD: &str = "quit";
 
 impl Action {
-    /// The headless command for a scheduler action.
-    pub fn command(&self) -> Option<&'static str> {
-        Some(match self {
-            Self::Attach => "attach",
-            Self::Detach => "detach",
-            Self::Reload => "reload",
-            Self::TogglePrintk => "printk",
-            Self::Quit => "quit",
-            _ => return None,
-        })
-    }
-
-    /// Whether the worker (the engine) carries this action out.
-    pub fn is_scheduler_action(&self) -> bool {
-        matches!(
-            self,
-            Self::Attach | Self::Detach | Self::Reload | Self::TogglePrintk
-        )
-    }
-
-    /// Parses one headless command line; blank lines are `Ok(None)`.
+    /// Parses one headless command line (a scheduler command's word, or
+    /// `quit`); blank lines are `Ok(None)`.
     pub fn parse_command(line: &str) -> Result<Option<Self>, String> {
         let word = line.trim();
         if word.is_empty() {
             return Ok(None);
         }
-        SCHEDULER_ACTIONS
+        if word == QUIT_WORD {
+            return Ok(Some(Self::Quit));
+        }
+        SchedCommand::ALL
             .into_iter()
-            .find(|a| a.command() == Some(word))
-            .map(Some)
+            .find(|c| c.word() == word)
+            .map(|c| Some(Self::Sched(c)))
             .ok_or_else(|| {
-                let known: Vec<&str> = SCHEDULER_ACTIONS
+                let known: Vec<&str> = SchedCommand::ALL
                     .iter()
-                    .filter_map(Action::command)
+                    .map(|c| c.word())
+                    .chain([QUIT_WORD])
                     .collect();
                 format!("unknown command {word:?}: use one of {}", known.join(", "))
             })
@@ -106,32 +79,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_scheduler_action_round_trips_through_its_command() {
-        for a in SCHEDULER_ACTIONS {
-            let word = a.command().unwrap();
-            let parsed = Action::parse_command(word).unwrap().unwrap();
-            assert_eq!(parsed.command(), Some(word));
+    fn every_scheduler_command_round_trips_through_its_word() {
+        for c in SchedCommand::ALL {
+            let parsed = Action::parse_command(c.word()).unwrap().unwrap();
+            assert!(matches!(parsed, Action::Sched(p) if p == c), "{c:?}");
         }
         assert!(matches!(
             Action::parse_command("  reload \n"),
-            Ok(Some(Action::Reload))
+            Ok(Some(Action::Sched(SchedCommand::Reload)))
+        ));
+        assert!(matches!(
+            Action::parse_command("quit"),
+            Ok(Some(Action::Quit))
         ));
         assert!(matches!(Action::parse_command(""), Ok(None)));
     }
 
     #[test]
     fn view_actions_are_not_commands() {
-        assert_eq!(Action::ToggleHelp.command(), None);
         assert!(Action::parse_command("help").is_err());
-        assert!(!Action::Quit.is_scheduler_action());
-        assert!(Action::Reload.is_scheduler_action());
     }
 
     #[test]
     fn unknown_commands_list_the_known_ones() {
         let err = Action::parse_command("explode").unwrap_err();
         assert!(
-            err.contains("explode") && err.contains("attach, detach"),
+            err.contains("explode") && err.contains("attach, detach, reload, printk, quit"),
             "{err}"
         );
     }

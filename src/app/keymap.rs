@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::action::Action;
+use crate::worker::SchedCommand;
 
 /// (keys, what they do), in the order the help screen lists them.
 pub const BINDINGS: &[(&str, &str)] = &[
@@ -54,10 +55,10 @@ pub fn action_for(key: KeyEvent, typing_filter: bool) -> Option<Action> {
         };
     }
     Some(match key.code {
-        KeyCode::Char('r') => Action::Reload,
-        KeyCode::Char('d') => Action::Detach,
-        KeyCode::Char('a') => Action::Attach,
-        KeyCode::Char('l') => Action::TogglePrintk,
+        KeyCode::Char('r') => Action::Sched(SchedCommand::Reload),
+        KeyCode::Char('d') => Action::Sched(SchedCommand::Detach),
+        KeyCode::Char('a') => Action::Sched(SchedCommand::Attach),
+        KeyCode::Char('l') => Action::Sched(SchedCommand::TogglePrintk),
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Tab => Action::FocusNext,
@@ -130,12 +131,14 @@ mod tests {
             ('l', "printk"),
             ('q', "quit"),
         ] {
+            let word = |a: Action| match a {
+                Action::Sched(c) => c.word(),
+                Action::Quit => "quit",
+                other => panic!("{other:?} is not a command"),
+            };
             let a = action_for(press(KeyCode::Char(key)), false).unwrap();
-            assert_eq!(a.command(), Some(cmd));
-            assert_eq!(
-                Action::parse_command(cmd).unwrap().unwrap().command(),
-                a.command()
-            );
+            assert_eq!(word(a), cmd);
+            assert_eq!(word(Action::parse_command(cmd).unwrap().unwrap()), cmd);
         }
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert!(matches!(action_for(ctrl_c, false), Some(Action::Quit)));

@@ -4,10 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::probe::collector::{Latency, LatencyView, TaskRow};
-use crate::probe::printk_tail::LogLine;
-use crate::sched::ExitInfo;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ExitInfo, LabeledLatency, Latency, LatencyView, LogLine, Snapshot, TaskRow};
 
 /// The panes, in focus order (Tab).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +100,7 @@ impl HistSource {
     /// The chosen distribution in `view`, with its label; `None` when the
     /// snapshot has no such entry (no selected task, index past the end).
     pub fn pick<'a>(&self, view: &'a LatencyView) -> Option<(String, &'a Latency)> {
-        let labeled = |list: &'a [crate::probe::collector::LabeledLatency]| {
+        let labeled = |list: &'a [LabeledLatency]| {
             list.get(self.index).map(|l| (l.label.clone(), &l.latency))
         };
         match self.kind {

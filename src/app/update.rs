@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use super::action::Action;
-use super::engine_ops::Outcome;
 use super::state::{
     Baseline, HistKind, HistSource, LOG_KEEP, LoadLogView, MAX_INTERVAL, MIN_INTERVAL, Mark,
     Message, MessageKind, Pane, RATE_HISTORY_S, RatePoint, SortKey, State,
 };
-use super::worker::Request;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Outcome, ScxState, Snapshot};
+use crate::worker::Request;
 
 #[derive(Debug)]
 pub enum Effect {
@@ -27,18 +26,12 @@ const PAGE: usize = 10;
 pub fn update(state: &mut State, action: Action) -> Effect {
     match action {
         Action::Quit => Effect::Quit,
-        Action::Attach | Action::Detach | Action::Reload | Action::TogglePrintk => {
-            let verb = match action {
-                Action::Attach => "attaching",
-                Action::Detach => "detaching",
-                Action::Reload => "reloading",
-                _ => "switching scheduler printk",
-            };
+        Action::Sched(cmd) => {
             state.message = Some(Message {
-                text: format!("{verb}..."),
+                text: format!("{}...", cmd.progress()),
                 kind: MessageKind::Ok,
             });
-            Effect::Worker(Request::Act(action))
+            Effect::Worker(Request::Sched(cmd))
         }
         Action::ToggleHelp => {
             state.help = !state.help;
@@ -328,7 +321,7 @@ fn toggle_baseline(state: &mut State) -> Effect {
 /// The name of the scheduler running in a snapshot ("" for fair).
 fn sched_name(snap: &Snapshot) -> String {
     match (&snap.sched.state, &snap.sched.ops) {
-        (Some(s), Some(ops)) if s == "enabled" => ops.clone(),
+        (Some(ScxState::Enabled), Some(ops)) => ops.clone(),
         _ => String::new(),
     }
 }

@@ -5,138 +5,16 @@
 
 use std::collections::HashMap;
 
-use serde::{Serialize, Serializer};
-
-use super::histogram::{Histogram, LatencySummary};
-use super::perf_counters::CpuCounters;
-use super::printk_tail::{LogLine, PrintkTail, TailOptions};
+use super::ProbeError;
+use super::perf_counters::{CpuCounters, PerfError};
+use super::printk_tail::{PrintkTail, TailError, TailOptions};
 use super::sched_probes::{
     LATENCY_UNSUPPORTED, PRIO_CLASSES, PRIO_RT, ProbeReading, SchedProbes, TaskRecord,
 };
-use crate::snapshot::band_of_nice;
-
-/// A histogram with its exact maximum; serialized as its summary.
-#[derive(Clone, Debug, Default)]
-pub struct Latency {
-    pub hist: Histogram,
-    pub max_ns: Option<u64>,
-}
-
-impl Latency {
-    pub fn summary(&self) -> LatencySummary {
-        self.hist.summary(self.max_ns)
-    }
-}
-
-impl Serialize for Latency {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.summary().serialize(s)
-    }
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct LabeledLatency {
-    pub label: String,
-    #[serde(flatten)]
-    pub latency: Latency,
-}
-
-/// Run-queue latency since the probes attached.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct LatencyView {
-    pub all: Latency,
-    pub per_cpu: Vec<LabeledLatency>,
-    /// Nice levels that saw samples ("nice -20" .. "nice 19", "rt").
-    pub per_prio: Vec<LabeledLatency>,
-    /// The built-in scheduler's bands, aggregated from nice levels.
-    pub per_band: Vec<LabeledLatency>,
-    /// The selected task, when one is selected.
-    pub task: Option<LabeledLatency>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct TaskRow {
-    pub pid: i32,
-    pub tid: i32,
-    pub comm: String,
-    /// `None` for real-time and deadline tasks.
-    pub nice: Option<i32>,
-    pub policy: u32,
-    pub prio: i32,
-    /// The built-in scheduler's band while it is attached, else `None`.
-    pub band: Option<&'static str>,
-    pub runtime_ns: u64,
-    /// Share of one CPU over the last interval.
-    pub runtime_share: f64,
-    pub wait_ns: u64,
-    pub wait_max_ns: u64,
-    pub wait_avg_ns: u64,
-    pub waits: u64,
-    pub switches: u64,
-    pub voluntary: u64,
-    pub involuntary: u64,
-    pub last_cpu: u32,
-}
-
-/// The row of `cpu` in `rows` (kept sorted by CPU), added empty if missing:
-/// each source fills in what it knows about a CPU the others may lack.
-pub fn cpu_row(rows: &mut Vec<CpuRow>, cpu: usize) -> &mut CpuRow {
-    let i = match rows.binary_search_by_key(&cpu, |r| r.cpu) {
-        Ok(i) => i,
-        Err(i) => {
-            rows.insert(
-                i,
-                CpuRow {
-                    cpu,
-                    ..CpuRow::default()
-                },
-            );
-            i
-        }
-    };
-    &mut rows[i]
-}
-
-/// One CPU's rates. Every figure is `None` when its source is unavailable:
-/// nothing is invented.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct CpuRow {
-    pub cpu: usize,
-    /// From our scheduler's maps; `None` under any other scheduler.
-    pub queue_depth: Option<u64>,
-    pub queue_depth_max: Option<u64>,
-    /// perf's software counters (all tasks on the CPU).
-    pub ctx_switches_per_s: Option<f64>,
-    pub migrations_per_s: Option<f64>,
-    /// The BPF sched_switch probe's count, a cross-check of perf's.
-    pub bpf_switches_per_s: Option<f64>,
-    pub voluntary_per_s: Option<f64>,
-    pub involuntary_per_s: Option<f64>,
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ProbeSnapshot {
-    pub cpus: Vec<CpuRow>,
-    pub tasks: Vec<TaskRow>,
-    pub latency: LatencyView,
-    /// Summed over CPUs, from perf; `None` when perf is unavailable.
-    pub ctx_switches_per_s: Option<f64>,
-    pub migrations_per_s: Option<f64>,
-    pub bpf_ctx_switches_per_s: Option<f64>,
-    /// bpf_printk lines that arrived since the previous refresh.
-    pub log: Vec<LogLine>,
-    /// Lines the kernel dropped before we read them (cumulative).
-    pub log_lost: u64,
-    /// Where the lines come from (our tracefs instance, or the global pipe).
-    pub log_source: Option<String>,
-    /// What could not be measured and why (one line each).
-    pub unavailable: Vec<String>,
-    /// What is missing because the kernel refused it for lack of privilege
-    /// ("task table", "switch rates", ...): the live view's one line on what
-    /// to do. The `unavailable` lines already say it for JSON readers.
-    #[serde(skip)]
-    pub needs_root: Vec<&'static str>,
-}
+use crate::snapshot::{
+    Band, CpuRow, Histogram, LabeledLatency, Latency, LatencyView, Measure, ProbeSnapshot, TaskRow,
+    Unavailable, band_of_nice, cpu_row,
+};
 
 /// How the collector starts.
 #[derive(Clone, Debug, Default)]
@@ -149,14 +27,23 @@ pub struct CollectorOptions {
 }
 
 pub struct Collector {
-    probes: Result<SchedProbes, String>,
-    perf: Result<CpuCounters, String>,
-    tail: Result<PrintkTail, String>,
+    probes: Result<SchedProbes, ProbeError>,
+    perf: Result<CpuCounters, PerfError>,
+    tail: Result<PrintkTail, TailError>,
     prev: Option<ProbeReading>,
     selected: Option<i32>,
     self_tgid: i32,
     show_self: bool,
-    needs_root: Vec<&'static str>,
+}
+
+/// The entry for a source that could not start; the kernel's refusal for
+/// lack of privilege is marked so the live view can say to use sudo.
+fn not_started(what: Measure, reason: String, denied: bool) -> Unavailable {
+    if denied {
+        Unavailable::denied(what, reason)
+    } else {
+        Unavailable::new(what, reason)
+    }
 }
 
 fn prio_label(class: usize) -> String {
@@ -169,31 +56,17 @@ fn prio_label(class: usize) -> String {
 
 impl Collector {
     pub fn start(opts: &CollectorOptions) -> Self {
-        let probes = SchedProbes::start();
-        let perf = CpuCounters::open();
-        let tail = PrintkTail::open(TailOptions {
-            global_fallback: opts.printk_global_fallback,
-            ..TailOptions::default()
-        });
-        let mut needs_root = Vec::new();
-        if probes.as_ref().is_err_and(|e| e.needs_privilege()) {
-            needs_root.extend(["task table", "latency"]);
-        }
-        if perf.as_ref().is_err_and(|e| e.needs_privilege()) {
-            needs_root.push("switch rates");
-        }
-        if tail.as_ref().is_err_and(|e| e.needs_privilege()) {
-            needs_root.push("bpf_printk");
-        }
         Self {
-            probes: probes.map_err(|e| format!("BPF probes: {e}")),
-            perf: perf.map_err(|e| format!("perf counters: {e}")),
-            tail: tail.map_err(|e| e.to_string()),
+            probes: SchedProbes::start(),
+            perf: CpuCounters::open(),
+            tail: PrintkTail::open(TailOptions {
+                global_fallback: opts.printk_global_fallback,
+                ..TailOptions::default()
+            }),
             prev: None,
             selected: None,
             self_tgid: std::process::id() as i32,
             show_self: opts.show_self,
-            needs_root,
         }
     }
 
@@ -207,10 +80,7 @@ impl Collector {
     /// One refresh. `bands` says whether band labels apply (our scheduler is
     /// attached).
     pub fn collect(&mut self, bands: bool) -> ProbeSnapshot {
-        let mut snap = ProbeSnapshot {
-            needs_root: self.needs_root.clone(),
-            ..ProbeSnapshot::default()
-        };
+        let mut snap = ProbeSnapshot::default();
         match &mut self.perf {
             Ok(perf) => {
                 let sample = perf.sample();
@@ -228,31 +98,39 @@ impl Collector {
                     .collect();
                 // cpu_row() finds rows by binary search.
                 snap.cpus.sort_by_key(|r| r.cpu);
-                snap.unavailable.extend(
-                    sample
-                        .unavailable
-                        .iter()
-                        .map(|u| format!("cpu {}: {}", u.cpu, u.reason)),
-                );
+                snap.unavailable.extend(sample.unavailable.iter().map(|u| {
+                    Unavailable::new(Measure::SwitchRates, format!("cpu {}: {}", u.cpu, u.reason))
+                }));
             }
-            Err(e) => snap.unavailable.push(e.clone()),
+            Err(e) => snap.unavailable.push(not_started(
+                Measure::SwitchRates,
+                format!("perf counters: {e}"),
+                e.needs_privilege(),
+            )),
         }
         self.collect_log(&mut snap);
         let reading = match &self.probes {
-            Ok(p) => p.read().map_err(|e| format!("BPF probes: {e}")),
-            Err(e) => Err(e.clone()),
+            Ok(p) => p
+                .read()
+                .map_err(|e| not_started(Measure::Tasks, format!("BPF probes: {e}"), false)),
+            Err(e) => Err(not_started(
+                Measure::Tasks,
+                format!("BPF probes: {e}"),
+                e.needs_privilege(),
+            )),
         };
         match reading {
             Ok(now) => {
                 if now.latency_unsupported {
-                    snap.unavailable.push(LATENCY_UNSUPPORTED.to_string());
+                    snap.unavailable
+                        .push(Unavailable::new(Measure::Latency, LATENCY_UNSUPPORTED));
                 }
                 self.merge_probe_rates(&now, &mut snap);
                 snap.tasks = self.task_rows(&now, bands);
                 snap.latency = self.latency(&now);
                 self.prev = Some(now);
             }
-            Err(e) => snap.unavailable.push(e),
+            Err(missing) => snap.unavailable.push(missing),
         }
         snap
     }
@@ -261,13 +139,20 @@ impl Collector {
         match &mut self.tail {
             Ok(tail) => {
                 if let Err(e) = tail.poll() {
-                    snap.unavailable.push(format!("bpf_printk tail: {e}"));
+                    snap.unavailable.push(Unavailable::new(
+                        Measure::PrintkTail,
+                        format!("bpf_printk tail: {e}"),
+                    ));
                 }
                 snap.log = tail.drain_new();
                 snap.log_lost = tail.lost();
                 snap.log_source = Some(tail.source().to_string());
             }
-            Err(e) => snap.unavailable.push(e.clone()),
+            Err(e) => snap.unavailable.push(not_started(
+                Measure::PrintkTail,
+                e.to_string(),
+                e.needs_privilege(),
+            )),
         }
     }
 
@@ -374,7 +259,7 @@ impl Collector {
                 })
             })
             .collect();
-        let mut bands: Vec<(&'static str, Histogram)> = crate::snapshot::BAND_NAMES
+        let mut bands: Vec<(Band, Histogram)> = Band::ALL
             .iter()
             .map(|b| (*b, Histogram::default()))
             .collect();
@@ -390,7 +275,7 @@ impl Collector {
         let per_band = bands
             .into_iter()
             .map(|(band, hist)| LabeledLatency {
-                label: band.to_string(),
+                label: band.name().to_string(),
                 latency: Latency { hist, max_ns: None },
             })
             .collect();

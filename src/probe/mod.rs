@@ -2,7 +2,6 @@
 //! or the kernel's fair class).
 
 pub mod collector;
-pub mod histogram;
 pub mod perf_counters;
 pub mod printk_tail;
 pub mod sched_probes;

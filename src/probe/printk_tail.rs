@@ -7,9 +7,8 @@
 use std::collections::VecDeque;
 use std::io;
 
-use serde::Serialize;
-
 use super::tracefs::{PipeSource, TracePipe, TracefsError};
+use crate::snapshot::LogLine;
 
 const EVENT: &str = "bpf_trace/bpf_trace_printk";
 /// Bounds one poll's work when printk floods: the kernel keeps the rest, or
@@ -71,18 +70,6 @@ impl Default for TailOptions {
             capacity: 1000,
         }
     }
-}
-
-/// One bpf_printk line.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LogLine {
-    /// Trace timestamp, in seconds of the instance's trace clock.
-    pub ts: f64,
-    /// The printing thread's id.
-    pub pid: i32,
-    pub cpu: u32,
-    pub comm: String,
-    pub msg: String,
 }
 
 #[derive(Debug, PartialEq)]

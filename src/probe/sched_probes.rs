@@ -11,12 +11,12 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Iter, MapCore, MapFlags, OpenObject};
 
 use super::ProbeError;
-use super::histogram::{BUCKETS, Histogram};
 use crate::bpf::libbpf_log;
 use crate::bpf::load_error::{describe, is_denied};
 use crate::bpf::owned::Owned;
 use crate::bpf::skel::probe::types::bss as BssData;
 use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
+use crate::snapshot::histogram::{BUCKETS, Histogram};
 
 /// Nice -20..19 then real-time (PRIO_CLASSES in probe.h).
 pub const PRIO_CLASSES: usize = 41;

@@ -5,13 +5,13 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
-use super::exit_info::{ExitInfo, ExitKind, ExitSource};
+use super::SchedError;
 use super::kmsg::{self, KmsgTail};
 use super::loader::{self, Attached, BuiltInOptions};
-use super::{SchedError, SchedSource};
-use crate::sched_ext::sysfs::{Roots, ScxState, Support};
+use crate::sched_ext::sysfs::Roots;
+use crate::snapshot::{
+    AttachReport, ExitInfo, ExitKind, ExitSource, SchedSource, SchedStatus, ScxState, Support,
+};
 
 const KMSG_KEEP: usize = 32;
 /// How long an exit without a record waits for the kernel's log line.
@@ -25,34 +25,6 @@ pub struct Engine {
     last_exit: Option<ExitInfo>,
     kmsg: KmsgTail,
     kmsg_lines: VecDeque<String>,
-}
-
-/// What a refresh shows about the scheduler (the `sched` object of a snapshot).
-#[derive(Clone, Debug, Serialize)]
-pub struct SchedStatus {
-    pub supported: bool,
-    /// Why sched_ext is unavailable, when it is.
-    pub unsupported_reason: Option<String>,
-    pub state: Option<String>,
-    pub ops: Option<String>,
-    pub enable_seq: Option<u64>,
-    /// Whether scxtop has its scheduler registered right now.
-    pub attached: bool,
-    pub source: String,
-    pub attached_for_s: Option<f64>,
-    pub last_exit: Option<ExitInfo>,
-}
-
-/// What an attach or reload did, for the status line.
-#[derive(Clone, Debug, Serialize)]
-pub struct AttachReport {
-    pub ops: String,
-    /// Reading and verifying the object.
-    pub load_ms: f64,
-    /// Registering it with the kernel.
-    pub attach_ms: f64,
-    /// For a reload: time from the end of detach to the end of attach (on fair).
-    pub downtime_ms: Option<f64>,
 }
 
 impl Engine {
@@ -232,11 +204,11 @@ impl Engine {
         SchedStatus {
             supported,
             unsupported_reason: reason,
-            state: sysfs.as_ref().map(|s| s.state.as_str().to_string()),
+            state: sysfs.as_ref().map(|s| s.state.clone()),
             ops: sysfs.as_ref().and_then(|s| s.ops.clone()),
             enable_seq: sysfs.as_ref().map(|s| s.enable_seq),
             attached: self.attached.is_some(),
-            source: self.source.describe(),
+            source: self.source.clone(),
             attached_for_s: self
                 .attached
                 .as_ref()

@@ -8,14 +8,15 @@ use libbpf_rs::{
     ProgramType,
 };
 
+use super::SchedError;
 use super::btf::{kernel_scx_enums, open_object_vars, section_vars, struct_ops_maps};
-use super::exit_info::{ExitInfo, UEI_SIZE, parse_uei};
-use super::{SchedError, SchedSource};
+use super::exit_info::{UEI_SIZE, parse_uei};
 use crate::bpf::libbpf_log;
 use crate::bpf::libbpf_log::LoadLog;
 use crate::bpf::load_error::last_lines;
 use crate::bpf::verifier_log;
-use crate::sched_ext::sysfs::{Roots, ScxState, Support};
+use crate::sched_ext::sysfs::Roots;
+use crate::snapshot::{ExitInfo, SchedSource, ScxState, Support};
 
 /// The kernel struct a sched_ext scheduler implements.
 const SCHED_EXT_OPS: &str = "sched_ext_ops";

@@ -13,7 +13,5 @@ pub mod kmsg;
 pub mod loader;
 pub mod source;
 
-pub use engine::{Engine, SchedStatus};
+pub use engine::Engine;
 pub use error::SchedError;
-pub use exit_info::{ExitInfo, ExitKind, ExitSource};
-pub use source::SchedSource;

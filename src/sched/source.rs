@@ -1,34 +1,16 @@
-//! Where a scheduler object comes from. A user's file is read again at every
-//! (re)load, so an author can edit, recompile and press `r`.
+//! A scheduler object's bytes and name, from where it comes from. A user's
+//! file is read again at every (re)load, so an author can edit, recompile
+//! and press `r`.
 
 use std::fs;
-use std::path::PathBuf;
-
-use serde::Serialize;
 
 use super::SchedError;
+use crate::snapshot::{BUILT_IN_NAME, SchedSource};
 
 /// The built-in priority scheduler, compiled by build.rs.
 static BUILT_IN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sched.bpf.o"));
 
-pub const BUILT_IN_NAME: &str = "scxtop_prio";
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "path", rename_all = "lowercase")]
-pub enum SchedSource {
-    BuiltIn,
-    File(PathBuf),
-}
-
 impl SchedSource {
-    /// How errors and the status bar name this object.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::BuiltIn => format!("built-in scheduler {BUILT_IN_NAME}"),
-            Self::File(p) => p.display().to_string(),
-        }
-    }
-
     /// Short object name handed to libbpf (prefixes its internal map names).
     pub fn object_name(&self) -> String {
         match self {
@@ -62,6 +44,7 @@ impl SchedSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn built_in_object_is_elf() {

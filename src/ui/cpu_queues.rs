@@ -11,7 +11,7 @@ use super::format;
 use super::pane::{block, unavailable};
 use super::theme::Theme;
 use crate::app::state::State;
-use crate::probe::collector::CpuRow;
+use crate::snapshot::{CpuRow, Measure, QUEUE_DEPTH_NOT_OURS};
 
 /// Width of one CPU's cell: "c255 ██████░░░   12/15".
 pub const CELL_W: u16 = 24;
@@ -79,7 +79,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
             theme.dim(),
         ))],
         Some(snap) if !any_depth => {
-            let why = unavailable(snap, "queue depth").unwrap_or("queue depth: unavailable");
+            let why = unavailable(snap, Measure::QueueDepth).unwrap_or(QUEUE_DEPTH_NOT_OURS);
             vec![Line::from(Span::styled(
                 format::printable(why),
                 theme.dim(),

@@ -13,9 +13,8 @@ use super::format;
 use super::pane::{block, unavailable};
 use super::theme::Theme;
 use crate::app::state::{HistKind, HistSource, State};
-use crate::probe::collector::Latency;
-use crate::probe::histogram::{BUCKETS, Histogram, SUB, bounds};
-use crate::probe::sched_probes::LATENCY_UNSUPPORTED_PREFIX;
+use crate::snapshot::histogram::{BUCKETS, SUB, bounds};
+use crate::snapshot::{Histogram, Latency, Measure};
 
 /// One display row: `[lo, hi)` in ns and each histogram's count in it.
 #[derive(Debug, PartialEq)]
@@ -232,9 +231,9 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     // No probes, or probes on a kernel that cannot time waits: say why
     // rather than show an empty chart.
     let why = state.snap.as_ref().and_then(|s| {
-        unavailable(s, "BPF probes")
+        unavailable(s, Measure::Tasks)
             .map(|reason| format!("latency unavailable: {reason}"))
-            .or_else(|| unavailable(s, LATENCY_UNSUPPORTED_PREFIX).map(str::to_string))
+            .or_else(|| unavailable(s, Measure::Latency).map(str::to_string))
     });
     if let Some(why) = why {
         Paragraph::new(Span::styled(format::printable(&why), theme.dim()))

@@ -11,6 +11,7 @@ use super::format;
 use super::pane::block;
 use super::theme::Theme;
 use crate::app::state::State;
+use crate::snapshot::Measure;
 
 pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused: bool) {
     let mut title = vec![Span::styled("bpf_printk", theme.title())];
@@ -40,15 +41,10 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
         let why = state
             .snap
             .as_ref()
-            .and_then(|s| {
-                s.probe
-                    .unavailable
-                    .iter()
-                    .find(|u| u.contains("printk") || u.contains("tracefs"))
-            })
+            .and_then(|s| s.unavailable(Measure::PrintkTail))
             .map_or_else(
                 || "no bpf_printk lines yet (l toggles the built-in scheduler's)".to_string(),
-                |u| format!("unavailable: {u}"),
+                |u| format!("unavailable: {}", u.reason),
             );
         // Wrapped: the advice comes at the end of the reason.
         Paragraph::new(Span::styled(format::printable(&why), theme.dim()))

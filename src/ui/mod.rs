@@ -3,7 +3,6 @@
 //! each pane has its own file.
 
 pub mod cpu_queues;
-pub mod fixture;
 pub mod format;
 pub mod help;
 pub mod latency_chart;

@@ -4,7 +4,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Block;
 
 use super::theme::Theme;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Measure, Snapshot};
 
 /// A bordered block with a title; the focused pane's border stands out.
 pub fn block<'a>(title: Vec<Span<'a>>, focused: bool, theme: Theme) -> Block<'a> {
@@ -20,12 +20,7 @@ pub fn block<'a>(title: Vec<Span<'a>>, focused: bool, theme: Theme) -> Block<'a>
         })
 }
 
-/// The collector's one-line reason for a missing source whose message
-/// starts with `prefix` ("perf counters", "BPF probes", ...).
-pub fn unavailable<'a>(snap: &'a Snapshot, prefix: &str) -> Option<&'a str> {
-    snap.probe
-        .unavailable
-        .iter()
-        .find(|u| u.starts_with(prefix))
-        .map(String::as_str)
+/// The one-line reason `what` is missing, if it is.
+pub fn unavailable(snap: &Snapshot, what: Measure) -> Option<&str> {
+    snap.unavailable(what).map(|u| u.reason.as_str())
 }

@@ -12,21 +12,21 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::format;
 use super::theme::Theme;
 use crate::app::state::{MessageKind, State};
-use crate::sched::SchedStatus;
+use crate::snapshot::{Measure, SchedSource, SchedStatus, ScxState};
 
 /// "ours", "yours", "another loader's" or "fair", with the name.
 pub fn scheduler_label(s: &SchedStatus) -> String {
     if !s.supported {
         return "fair (no sched_ext)".to_string();
     }
-    let enabled = s.state.as_deref() == Some("enabled");
+    let enabled = s.state == Some(ScxState::Enabled);
     let ops = s.ops.clone().unwrap_or_default();
     match (enabled, s.attached) {
-        (true, true) if s.source.starts_with("built-in") => format!("{ops} (ours)"),
-        (true, true) => format!("{ops} (your object {})", s.source),
+        (true, true) if s.source == SchedSource::BuiltIn => format!("{ops} (ours)"),
+        (true, true) => format!("{ops} (your object {})", s.source.describe()),
         (true, false) => format!("{ops} (another loader's)"),
-        (false, _) => match s.state.as_deref() {
-            Some(st) if st != "disabled" => format!("fair ({st})"),
+        (false, _) => match &s.state {
+            Some(st) if *st != ScxState::Disabled => format!("fair ({})", st.as_str()),
             _ => "fair".to_string(),
         },
     }
@@ -92,7 +92,14 @@ pub fn height(state: &State, width: u16) -> u16 {
 /// privilege, action first so a narrow screen still shows it; every pane
 /// that is empty because of it says so in full.
 fn privilege_line(state: &State, width: u16) -> Option<String> {
-    let missing = &state.snap.as_ref()?.probe.needs_root;
+    let refused = &state.snap.as_ref()?.probe.unavailable;
+    let mut missing: Vec<&str> = Vec::new();
+    for what in Measure::ALL {
+        if refused.iter().any(|u| u.what == what && u.needs_root) {
+            missing.extend(what.pane_names());
+        }
+    }
+    missing.dedup();
     let (last, rest) = missing.split_last()?;
     let list = if rest.is_empty() {
         (*last).to_string()

@@ -2,8 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::sched_ext::sysfs::Support;
-use crate::status::StatusReport;
+use crate::snapshot::{StatusReport, Support};
 
 pub fn render(report: &StatusReport) -> String {
     let mut out = String::new();
@@ -49,8 +48,7 @@ pub fn render(report: &StatusReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sched_ext::sysfs::{ScxState, ScxSysfs};
-    use crate::status::ProbeSample;
+    use crate::snapshot::{ProbeSample, ScxState, ScxSysfs};
 
     fn sample() -> ProbeSample {
         ProbeSample {

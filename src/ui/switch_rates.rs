@@ -11,6 +11,7 @@ use super::format;
 use super::pane::{block, unavailable};
 use super::theme::Theme;
 use crate::app::state::State;
+use crate::snapshot::Measure;
 
 fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), format::count)
@@ -32,7 +33,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     let p = &snap.probe;
     // Without perf the reason takes the head, wrapped so its advice shows,
     // and there is no history to draw: the sparkline's room goes to it.
-    let perf_missing = unavailable(snap, "perf counters").map(|why| {
+    let perf_missing = unavailable(snap, Measure::SwitchRates).map(|why| {
         let room = usize::from(inner.height.saturating_sub(2)).max(1);
         format::wrap(&format::printable(why), usize::from(inner.width), room)
     });

@@ -10,7 +10,7 @@ use super::format;
 use super::pane::{block, unavailable};
 use super::theme::Theme;
 use crate::app::state::{SortKey, State};
-use crate::probe::collector::TaskRow;
+use crate::snapshot::{Band, Measure, TaskRow};
 
 const COLUMNS: [(&str, Option<SortKey>, Constraint); 10] = [
     ("TID", Some(SortKey::Pid), Constraint::Length(7)),
@@ -56,7 +56,7 @@ fn row<'a>(t: &TaskRow) -> Row<'a> {
         Cell::from(t.tid.to_string()),
         Cell::from(format::printable(&t.comm)),
         Cell::from(nice),
-        Cell::from(t.band.unwrap_or("-")),
+        Cell::from(t.band.map_or("-", Band::name)),
         Cell::from(format!("{:.1}", t.runtime_share * 100.0)),
         Cell::from(format::ns(t.wait_avg_ns)),
         Cell::from(format::ns(t.wait_max_ns)),
@@ -73,7 +73,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     if rows.is_empty() {
         let why = match &state.snap {
             None => "waiting for the first refresh".to_string(),
-            Some(s) => match unavailable(s, "BPF probes") {
+            Some(s) => match unavailable(s, Measure::Tasks) {
                 Some(reason) => format!("task statistics unavailable: {reason}"),
                 None if !state.tasks.filter.is_empty() => {
                     format!("no task matches {:?} (Esc clears)", state.tasks.filter)

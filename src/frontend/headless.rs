@@ -10,10 +10,9 @@ use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::action::Action;
-use super::engine_ops::Outcome;
-use super::worker::{Report, Request, Worker, WorkerOptions};
-use crate::sched::ExitInfo;
+use crate::app::action::Action;
+use crate::snapshot::{ExitInfo, Outcome};
+use crate::worker::{Report, Request, Worker, WorkerOptions};
 
 pub struct HeadlessOptions {
     pub duration: Option<Duration>,
@@ -125,7 +124,8 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
             cmd = commands.recv(), if stdin_open => match cmd {
                 None => stdin_open = false,
                 Some(Ok(Action::Quit)) => break,
-                Some(Ok(action)) => { worker.send(Request::Act(action)); }
+                Some(Ok(Action::Sched(cmd))) => { worker.send(Request::Sched(cmd)); }
+                Some(Ok(_)) => {}
                 Some(Err(msg)) => {
                     if !emit(&EventLine { error: Some(&msg), ..EventLine::new(t(), "error") }) { break; }
                 }

@@ -1,5 +1,6 @@
-//! Log-linear latency histograms: the bucket layout of probe.h and the
-//! percentile maths on top of it.
+//! Log-linear latency histograms: the bucket layout of probe.h (the probes
+//! check at build time that theirs is this one) and the percentile maths on
+//! top of it.
 //!
 //! Each power of two from 2^10 ns (~1 us) to 2^34 ns (~17 s) is split into 16
 //! sub-buckets, so a bucket is at most 1/16 of its lower bound wide and a

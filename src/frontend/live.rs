@@ -13,14 +13,14 @@ use crossterm::event::{self, Event};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::action::Action;
-use super::keymap;
-use super::state::State;
-use super::update::{Effect, update};
-use super::worker::{Report, Worker, WorkerOptions};
+use crate::app::action::Action;
+use crate::app::keymap;
+use crate::app::state::State;
+use crate::app::update::{Effect, update};
 use crate::ui::screen;
 use crate::ui::terminal::TerminalGuard;
 use crate::ui::theme::Theme;
+use crate::worker::{Report, Worker, WorkerOptions};
 
 pub struct TuiOptions {
     pub duration: Option<Duration>,
@@ -85,8 +85,9 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let mut events = spawn_event_reader(stop.clone());
     let deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
     let mut result = Ok(());
-    // Lets the end-to-end test prove a panic restores the terminal first.
-    let panic_for_test = std::env::var_os("SCXTOP_TEST_PANIC").is_some();
+    // Lets the end-to-end test prove a panic restores the terminal first;
+    // release builds have no such hook.
+    let panic_for_test = cfg!(debug_assertions) && std::env::var_os("SCXTOP_TEST_PANIC").is_some();
 
     loop {
         guard

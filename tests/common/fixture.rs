@@ -1,15 +1,15 @@
 //! Made-up but plausible snapshots, for the render tests and the render
 //! benchmark: the panes are drawn from these exactly as from live ones.
 //! Every number is derived from the arguments, so a test can predict what
-//! the screen must show.
+//! the screen must show. Test code: included by path, never part of the
+//! product.
+#![allow(dead_code)]
 
-use crate::probe::collector::{
-    CpuRow, LabeledLatency, Latency, LatencyView, ProbeSnapshot, TaskRow,
+use scxtop::snapshot::{
+    CpuRow, Histogram, LabeledLatency, Latency, LatencyView, LogLine, Measure, ProbeSnapshot,
+    QUEUE_DEPTH_NOT_OURS, SchedSource, SchedStatus, ScxState, Snapshot, TaskRow, Unavailable,
+    band_of_nice,
 };
-use crate::probe::histogram::Histogram;
-use crate::probe::printk_tail::LogLine;
-use crate::sched::SchedStatus;
-use crate::snapshot::{Snapshot, band_of_nice};
 
 /// What the fixture should contain.
 #[derive(Clone, Debug)]
@@ -59,11 +59,15 @@ fn sched(ours: bool) -> SchedStatus {
     SchedStatus {
         supported: true,
         unsupported_reason: None,
-        state: Some(if ours { "enabled" } else { "disabled" }.into()),
+        state: Some(if ours {
+            ScxState::Enabled
+        } else {
+            ScxState::Disabled
+        }),
         ops: ours.then(|| "scxtop_prio".into()),
         enable_seq: Some(3),
         attached: ours,
-        source: "built-in scheduler scxtop_prio".into(),
+        source: SchedSource::BuiltIn,
         attached_for_s: ours.then_some(62.0),
         last_exit: None,
     }
@@ -141,10 +145,7 @@ pub fn snapshot(spec: &FixtureSpec) -> Snapshot {
     let unavailable = if spec.ours {
         Vec::new()
     } else {
-        vec![
-            "queue depth: only scxtop's built-in scheduler reports it, and it is not attached"
-                .into(),
-        ]
+        vec![Unavailable::new(Measure::QueueDepth, QUEUE_DEPTH_NOT_OURS)]
     };
     Snapshot {
         t: 30.0,
@@ -161,7 +162,6 @@ pub fn snapshot(spec: &FixtureSpec) -> Snapshot {
             log_lost: 0,
             log_source: Some("tracefs instance /sys/kernel/tracing/instances/scxtop-4242".into()),
             unavailable,
-            needs_root: Vec::new(),
         },
     }
 }

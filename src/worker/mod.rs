@@ -1,7 +1,11 @@
 //! The one thread that touches the kernel: it owns the scheduler engine and
-//! the probe collector, builds a `Snapshot` every interval and sends it (and
-//! the outcome of every scheduler action) to the front end over a channel.
-//! Front ends never block on the kernel, and nothing is shared but messages.
+//! the probe collector, builds a `Snapshot` every interval (`collect`) and
+//! sends it, and the outcome of every scheduler command (`command`), to the
+//! front end over a channel. Front ends never block on the kernel, and
+//! nothing is shared but messages.
+
+mod collect;
+mod command;
 
 use std::sync::mpsc as std_mpsc;
 use std::thread::{self, JoinHandle};
@@ -9,19 +13,18 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::action::Action;
-use super::engine_ops::{Outcome, apply};
+pub use command::SchedCommand;
+
 use crate::probe::collector::{Collector, CollectorOptions};
+use crate::sched::Engine;
 use crate::sched::loader::BuiltInOptions;
-use crate::sched::{Engine, ExitInfo, SchedSource};
 use crate::sched_ext::sysfs::Roots;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ExitInfo, Outcome, SchedSource, Snapshot};
 
 /// What a front end asks of the worker.
 #[derive(Clone, Debug)]
 pub enum Request {
-    /// A scheduler action (attach, detach, reload, printk).
-    Act(Action),
+    Sched(SchedCommand),
     SetInterval(Duration),
     /// Follow this thread's latency in its own histogram.
     Select(Option<i32>),
@@ -99,7 +102,12 @@ fn run(
     let mut engine = Engine::new(opts.source, opts.builtin, opts.roots);
     let mut collector = Collector::start(&opts.collector);
     let send = |r: Report| reports.blocking_send(r).is_ok();
-    if opts.attach_at_start && !send(Report::Done(apply(&mut engine, &Action::Attach))) {
+    if opts.attach_at_start
+        && !send(Report::Done(command::apply(
+            &mut engine,
+            SchedCommand::Attach,
+        )))
+    {
         return;
     }
     let mut interval = opts.interval;
@@ -107,8 +115,8 @@ fn run(
     loop {
         let wait = next_tick.saturating_duration_since(Instant::now());
         match requests.recv_timeout(wait) {
-            Ok(Request::Act(action)) => {
-                if !send(Report::Done(apply(&mut engine, &action))) {
+            Ok(Request::Sched(cmd)) => {
+                if !send(Report::Done(command::apply(&mut engine, cmd))) {
                     return;
                 }
             }
@@ -125,7 +133,7 @@ fn run(
                     return;
                 }
                 let t = opts.started.elapsed().as_secs_f64();
-                let snap = Snapshot::collect(t, &engine, &mut collector);
+                let snap = collect::snapshot(t, &engine, &mut collector);
                 if !send(Report::Snapshot(Box::new(snap))) {
                     return;
                 }
