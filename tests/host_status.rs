@@ -80,16 +80,7 @@ fn without_privileges_the_probe_error_says_to_use_sudo() {
     if !require_root("without_privileges_the_probe_error_says_to_use_sudo") {
         return;
     }
-    let out = run(Command::new("setpriv")
-        .args([
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-        ])
-        .arg(scxtop())
-        .args(["status", "--json", "--sample", "50ms"]));
+    let out = run(unprivileged().args(["status", "--json", "--sample", "50ms"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v = json_line(&out.stdout);
     let err = v["probe"]["error"]
@@ -106,23 +97,14 @@ fn headless_without_privileges_lists_each_refused_source() {
     if !require_root("headless_without_privileges_lists_each_refused_source") {
         return;
     }
-    let out = run(Command::new("setpriv")
-        .args([
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-        ])
-        .arg(scxtop())
-        .args([
-            "--headless",
-            "--no-attach",
-            "--duration",
-            "1s",
-            "--interval",
-            "300ms",
-        ]));
+    let out = run(unprivileged().args([
+        "--headless",
+        "--no-attach",
+        "--duration",
+        "1s",
+        "--interval",
+        "300ms",
+    ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = json_lines(&text(&out.stdout));
     let snap = lines.iter().find(|v| is_snapshot(v)).expect("a snapshot");

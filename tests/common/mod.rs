@@ -19,6 +19,20 @@ pub fn scxtop() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_scxtop"))
 }
 
+/// scxtop as `nobody` with no capabilities: what a user without sudo runs.
+pub fn unprivileged() -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+    ])
+    .arg(scxtop());
+    cmd
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
