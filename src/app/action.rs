@@ -48,10 +48,25 @@ pub enum Action {
 
 const QUIT_WORD: &str = "quit";
 
+/// A headless command line that names no command.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown command {word:?}: use one of {}", known_words().join(", "))]
+pub struct UnknownCommand {
+    pub word: String,
+}
+
+fn known_words() -> Vec<&'static str> {
+    SchedCommand::ALL
+        .iter()
+        .map(|c| c.word())
+        .chain([QUIT_WORD])
+        .collect()
+}
+
 impl Action {
     /// Parses one headless command line (a scheduler command's word, or
     /// `quit`); blank lines are `Ok(None)`.
-    pub fn parse_command(line: &str) -> Result<Option<Self>, String> {
+    pub fn parse_command(line: &str) -> Result<Option<Self>, UnknownCommand> {
         let word = line.trim();
         if word.is_empty() {
             return Ok(None);
@@ -63,13 +78,8 @@ impl Action {
             .into_iter()
             .find(|c| c.word() == word)
             .map(|c| Some(Self::Sched(c)))
-            .ok_or_else(|| {
-                let known: Vec<&str> = SchedCommand::ALL
-                    .iter()
-                    .map(|c| c.word())
-                    .chain([QUIT_WORD])
-                    .collect();
-                format!("unknown command {word:?}: use one of {}", known.join(", "))
+            .ok_or_else(|| UnknownCommand {
+                word: word.to_string(),
             })
     }
 }
@@ -102,7 +112,7 @@ mod tests {
 
     #[test]
     fn unknown_commands_list_the_known_ones() {
-        let err = Action::parse_command("explode").unwrap_err();
+        let err = Action::parse_command("explode").unwrap_err().to_string();
         assert!(
             err.contains("explode") && err.contains("attach, detach, reload, printk, quit"),
             "{err}"

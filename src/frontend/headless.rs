@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::app::action::Action;
+use crate::app::action::{Action, UnknownCommand};
 use crate::snapshot::{ExitInfo, Outcome};
 use crate::worker::{Report, Request, Worker, WorkerOptions};
 
@@ -54,7 +54,7 @@ fn emit<T: Serialize>(value: &T) -> bool {
 
 /// Commands arrive on a plain thread: a blocked stdin read must not keep the
 /// runtime from shutting down.
-fn spawn_stdin_reader() -> mpsc::Receiver<Result<Action, String>> {
+fn spawn_stdin_reader() -> mpsc::Receiver<Result<Action, UnknownCommand>> {
     let (tx, rx) = mpsc::channel(16);
     thread::spawn(move || {
         for line in io::stdin().lock().lines() {
@@ -126,7 +126,8 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
                 Some(Ok(Action::Quit)) => break,
                 Some(Ok(Action::Sched(cmd))) => { worker.send(Request::Sched(cmd)); }
                 Some(Ok(_)) => {}
-                Some(Err(msg)) => {
+                Some(Err(unknown)) => {
+                    let msg = unknown.to_string();
                     if !emit(&EventLine { error: Some(&msg), ..EventLine::new(t(), "error") }) { break; }
                 }
             },
