@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what scxtop needs on Debian 12 (bookworm) or newer, as root.
+# Installs what scxtop needs on Debian 12 (bookworm) or newer, as root (or
+# with sudo available).
 #
 # Usage: scripts/install-deps.sh          build and run dependencies
 #        scripts/install-deps.sh --test   the same plus what the tests need
@@ -9,6 +10,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/apt-lib.sh
+source scripts/apt-lib.sh
 
 # What each package is for:
 #   clang-19         compiles the BPF programs (scx headers need clang >= 18;
@@ -19,26 +22,7 @@ cd "$(dirname "$0")/.."
 #   util-linux       setpriv, used by the privilege tests
 PKGS=(clang-19 libclang-19-dev libelf-dev zlib1g-dev pkg-config make util-linux)
 
-missing=()
-for p in "${PKGS[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
-    [[ $status == ii* ]] || missing+=("$p")
-done
-
-if ((${#missing[@]})); then
-    if ((EUID != 0)); then
-        echo "install-deps: run as root (sudo) to install: ${missing[*]}" >&2
-        exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    echo "install-deps: installing ${missing[*]}" >&2
-    install() { apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" </dev/null >&2; }
-    # Refresh the package lists only when an install from the current ones fails.
-    if ! install; then
-        apt-get update -q -o DPkg::Lock::Timeout=300 </dev/null >&2
-        install
-    fi
-fi
+apt_install "${PKGS[@]}"
 
 # Rust: the crates need rustc >= 1.91, newer than Debian 12 ships.
 if ! command -v cargo >/dev/null && [[ -x $HOME/.cargo/bin/cargo ]]; then
@@ -51,11 +35,7 @@ fi
 
 if [[ ${1:-} == --test ]]; then
     tests/vm/install-deps.sh
-    # The end-to-end tests drive the live view inside tmux.
-    if ! command -v tmux >/dev/null; then
-        echo "install-deps: installing tmux" >&2
-        apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 tmux </dev/null >&2 ||
-            { apt-get update -q -o DPkg::Lock::Timeout=300 </dev/null >&2 &&
-                apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 tmux </dev/null >&2; }
-    fi
+    # The end-to-end tests drive the live view inside tmux; one built from
+    # source will do, so look for the command, not the package.
+    command -v tmux >/dev/null || apt_install tmux
 fi

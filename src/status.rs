@@ -2,10 +2,11 @@
 //! sample from the switch-counting probe, which proves the BPF build, load and
 //! attach path end to end.
 
-use std::fs;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use procfs::{FromReadSI, KernelStats};
 
 use crate::probe::sched_probes::SchedProbes;
 use crate::sched_ext::kernel;
@@ -20,14 +21,13 @@ pub fn gather(roots: &Roots, window: Duration) -> StatusReport {
     }
 }
 
-/// Context switches since boot, summed over CPUs by the kernel.
+/// Context switches since boot, summed over CPUs by the kernel. Read under
+/// the injectable proc root, not procfs's fixed /proc, so tests with a fake
+/// root stay away from the host's.
 fn proc_stat_ctxt(proc: &Path) -> Option<u64> {
-    let stat = fs::read_to_string(proc.join("stat")).ok()?;
-    stat.lines()
-        .find_map(|l| l.strip_prefix("ctxt "))?
-        .trim()
-        .parse()
+    KernelStats::from_file(proc.join("stat"), procfs::current_system_info())
         .ok()
+        .map(|s| s.ctxt)
 }
 
 fn sample_switches(proc: &Path, window: Duration) -> Result<ProbeSample, crate::probe::ProbeError> {

@@ -3,10 +3,10 @@
 //! sched_ext scheduler to compare them (the same load the tests use).
 
 use std::ffi::CString;
-use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use procfs::FromRead;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,16 +89,18 @@ pub struct Schedstat {
     pub timeslices: u64,
 }
 
+/// Zeros when the kernel has no schedstat (CONFIG_SCHED_INFO off): the load
+/// still runs, and its report shows the missing numbers as 0.
 fn schedstat() -> Schedstat {
-    let text = fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let mut f = text
-        .split_whitespace()
-        .map(|v| v.parse::<u64>().unwrap_or(0));
-    Schedstat {
-        cpu_ns: f.next().unwrap_or(0),
-        run_delay_ns: f.next().unwrap_or(0),
-        timeslices: f.next().unwrap_or(0),
-    }
+    // thread-self, not procfs's Process::myself(): that is the process,
+    // and each load thread reports only its own time.
+    procfs::process::Schedstat::from_file("/proc/thread-self/schedstat")
+        .map(|s| Schedstat {
+            cpu_ns: s.sum_exec_runtime,
+            run_delay_ns: s.run_delay,
+            timeslices: s.pcount,
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Serialize)]

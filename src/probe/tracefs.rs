@@ -342,7 +342,8 @@ fn remove_stale_instances(reg: &Registry) {
                 .iter()
                 .any(|l| l.instance.as_ref().is_some_and(|(p, _)| *p == path))
         } else {
-            !Path::new("/proc").join(pid.to_string()).exists()
+            // A pid beyond i32 names no process at all.
+            !i32::try_from(pid).is_ok_and(|pid| procfs::process::Process::new(pid).is_ok())
         };
         if stale {
             // rmdir alone suffices, and fails (EBUSY) if a live owner still reads it.
@@ -359,11 +360,10 @@ fn instance_pid(name: &str) -> Option<u32> {
 }
 
 fn tracefs_mounted() -> bool {
-    fs::read_to_string("/proc/mounts").is_ok_and(|mounts| {
-        mounts.lines().any(|l| {
-            let mut fields = l.split_whitespace().skip(1);
-            fields.next() == Some(TRACEFS) && fields.next() == Some("tracefs")
-        })
+    procfs::mounts().is_ok_and(|mounts| {
+        mounts
+            .iter()
+            .any(|m| m.fs_file == TRACEFS && m.fs_vfstype == "tracefs")
     })
 }
 

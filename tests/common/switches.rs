@@ -4,15 +4,14 @@
 use std::io::{Read, Write};
 use std::thread;
 
+use procfs::{CurrentSI, FromRead};
+
 /// Context switches of the calling thread so far (voluntary and not), as
 /// the kernel counts them when the thread is switched out.
 pub fn own_switches() -> u64 {
-    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-    status
-        .lines()
-        .filter(|l| l.contains("ctxt_switches:"))
-        .map(|l| l.split_whitespace().last().unwrap().parse::<u64>().unwrap())
-        .sum()
+    // thread-self: procfs's Process::myself() would be the whole process.
+    let status = procfs::process::Status::from_file("/proc/thread-self/status").unwrap();
+    status.voluntary_ctxt_switches.unwrap() + status.nonvoluntary_ctxt_switches.unwrap()
 }
 
 /// Two threads bounce a byte through a pair of pipes until `done(trips so
@@ -46,9 +45,7 @@ pub fn ping_pong(mut done: impl FnMut(u64) -> bool) -> (u64, u64) {
 
 /// Context switches since boot, summed over CPUs by the kernel.
 pub fn proc_stat_ctxt() -> u64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap();
-    let line = stat.lines().find(|l| l.starts_with("ctxt ")).unwrap();
-    line["ctxt ".len()..].trim().parse().unwrap()
+    procfs::KernelStats::current().unwrap().ctxt
 }
 
 /// `scxtop status --json`'s probe against the kernel's own count, both ways:

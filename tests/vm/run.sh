@@ -19,7 +19,9 @@
 #                     /usr/local/bin, with its shared libraries; repeatable
 #   --no-scxtop       do not add the scxtop build (see below)
 #   --file SRC:DEST   copy a file or directory to the absolute guest path DEST
-#                     (DEST ending in / means into that directory); repeatable
+#                     (DEST ending in / means into that directory); repeatable.
+#                     SRC:DEST splits at the last ':/' (DEST keeps the '/'):
+#                     SRC may hold any colon, DEST ':' but not ':/'
 #   --env K=V         export K=V in CMD's environment; repeatable
 #   --mem SIZE        guest memory (default 2G)      --cpus N   vCPUs (default 2)
 #   --append ARGS     extra kernel command line
@@ -38,9 +40,9 @@
 # /dev/shm), tracefs, debugfs, bpffs and cgroup2 are mounted. CMD only runs if
 # /sys/kernel/sched_ext exists. No network, no disk: the root is the initramfs.
 #
-# Exit status: CMD's; 124 on timeout; 125 when the VM could not run CMD (boot
-# failure, kernel panic, no sched_ext, bad setup). Stdin is read only with
-# --interactive.
+# Exit status: CMD's; 2 on a bad option; 124 on timeout; 125 when the VM could
+# not run CMD (boot failure, kernel panic, no sched_ext, bad setup). Stdin is
+# read only with --interactive.
 # Stderr gets "vm: ..." progress lines, e.g. "vm: booted in 4.2s".
 # SCXTOP_VM_KEEP=1 keeps the run's temp dir (initramfs, console.log) for debugging.
 set -euo pipefail
@@ -58,9 +60,24 @@ cpus=2
 append=""
 verbose=${SCXTOP_VM_VERBOSE:-0}
 with_scxtop=1
-bins=() files=() envs=()
+bins=() file_srcs=() file_dests=() envs=()
 interactive=0 side=""
 
+# DEST is absolute, so it starts at a ':/'. The last one: SRC is a host path
+# the caller may not choose (a build or temp dir), DEST one it writes itself.
+add_file() { # SRC:DEST
+    local src=${1%:/*}
+    if [[ $1 != *:/* ]]; then
+        echo "vm: --file '$1': want SRC:DEST with DEST an absolute guest path, e.g. ./x:/root/x" >&2
+        exit 2
+    fi
+    if [[ -z $src || ! -e $src ]]; then
+        echo "vm: --file '$1': SRC '$src' does not exist (SRC:DEST splits at the last ':/')" >&2
+        exit 2
+    fi
+    file_srcs+=("$src")
+    file_dests+=("${1:${#src}+1}")
+}
 need_arg() { (($# >= 2)) || { echo "vm: $1 needs an argument" >&2; exit 2; }; }
 while (($#)); do
     case $1 in
@@ -69,7 +86,7 @@ while (($#)); do
     --timeout) need_arg "$@"; timeout=$2; shift ;;
     --bin) need_arg "$@"; bins+=("$2"); shift ;;
     --no-scxtop) with_scxtop=0 ;;
-    --file) need_arg "$@"; files+=("$2"); shift ;;
+    --file) need_arg "$@"; add_file "$2"; shift ;;
     --env) need_arg "$@"; envs+=("$2"); shift ;;
     --mem) need_arg "$@"; mem=$2; shift ;;
     --cpus) need_arg "$@"; cpus=$2; shift ;;
@@ -177,9 +194,8 @@ if ((with_scxtop)); then
 fi
 for b in ${bins[@]+"${bins[@]}"}; do add_bin "$b"; done
 
-for f in ${files[@]+"${files[@]}"}; do
-    src=${f%:*} dest=${f##*:}
-    [[ $f == *:* && -e $src && $dest == /* ]] || die "--file wants SRC:DEST with an existing SRC and an absolute DEST, got '$f'"
+for i in "${!file_srcs[@]}"; do
+    src=${file_srcs[i]} dest=${file_dests[i]}
     if [[ $dest == */ ]]; then
         mkdir -p "$stage$dest"
     else
@@ -275,6 +291,9 @@ initrd=$tmp/initramfs.cpio
 cmdline="console=ttyS0 panic=-1 rdinit=/init"
 ((verbose)) || cmdline+=" quiet loglevel=1"
 qemu=(
+    # Single-threaded TCG: under multi-threaded TCG with several vCPUs the
+    # guest can oops with int3 in __schedule when sched_ext flips its static
+    # keys at enable or disable; thread=single does not.
     qemu-system-x86_64 -accel "tcg,thread=single" -cpu max -smp "$cpus" -m "$mem"
     -nodefaults -no-user-config -display none -no-reboot
     -kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline$append"

@@ -100,19 +100,22 @@ else
     not_ok "--bin (exit $rc)" "$work/bin.out" "$work/bin.err"
 fi
 
-# f. ARGS (appended to CMD as quoted words), --env and --file arrive intact;
-# CMD has a 120x40 tty; its output reaches a pipe byte for byte, even a last
-# line without newline.
-mkdir -p "$work/files/d"
+# f. ARGS (appended to CMD as quoted words), --env and --file arrive intact
+# (a SRC with ':/' in it, a DEST with ':'); CMD has a 120x40 tty; its output
+# reaches a pipe byte for byte, even a last line without newline.
+mkdir -p "$work/files/d" "$work/files/c:"
 echo "file content" >"$work/files/f"
 echo "in a dir" >"$work/files/d/x"
+echo "colons" >"$work/files/c:/d"
 rc=0
 out=$("$RUN" --no-scxtop --timeout 180 --env "GREETING=it's \$HOME" --file "$work/files/f:/etc/f" --file "$work/files/d:/opt/d" \
-    -- 'printf "[%s]\n" "$GREETING"; cat /etc/f /opt/d/x; stty size; tty; printf "%s|"' \
+    --file "$work/files/c:/d:/etc/c:d" \
+    -- 'printf "[%s]\n" "$GREETING"; cat /etc/f /opt/d/x /etc/c:d; stty size; tty; printf "%s|"' \
     '' 'a b' "c'd" '$x' </dev/null 2>"$work/misc.err" | cat) || rc=$?
 want="[it's \$HOME]
 file content
 in a dir
+colons
 40 120
 /dev/ttyS1
 |a b|c'd|\$x|"
@@ -122,6 +125,18 @@ else
     echo "$out" >"$work/misc.out"
     not_ok "ARGS/--env/--file/tty (exit $rc)" "$work/misc.out" "$work/misc.err"
 fi
+
+# g. A --file that is not SRC:DEST with an absolute DEST, or whose SRC (up to
+# the last ':/') does not exist, is refused before any boot: exit 2 and one line.
+for bad in "$work/files/f" "$work/files/f:etc/f" "$work/files/f:/x:/etc/f"; do
+    rc=0
+    "$RUN" --no-scxtop --file "$bad" -- true </dev/null >"$work/badfile.out" 2>"$work/badfile.err" || rc=$?
+    if [[ $rc == 2 && $(wc -l <"$work/badfile.err") == 1 ]] && grep -q "^vm: --file '" "$work/badfile.err"; then
+        ok "--file '${bad#"$work/"}' refused: $(sed "s|$work/||g" "$work/badfile.err")"
+    else
+        not_ok "--file '${bad#"$work/"}' (exit $rc)" "$work/badfile.err"
+    fi
+done
 
 echo "# selftest took $((SECONDS - start))s"
 echo "$passed passed, $failed failed"
