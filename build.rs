@@ -27,6 +27,9 @@ const TEST_FIXTURES: &[(&str, &str)] = &[
     ("tests/bpf/tcp_cc.bpf.c", "tcp_cc"),
     ("tests/bpf/maybe_null.bpf.c", "maybe_null"),
     ("tests/bpf/kfunc_deny.bpf.c", "kfunc_deny"),
+    ("tests/bpf/init_error.bpf.c", "init_error"),
+    ("tests/bpf/init_fail.bpf.c", "init_fail"),
+    ("tests/bpf/bad_timeout.bpf.c", "bad_timeout"),
 ];
 
 const MIN_CLANG: u32 = 18;

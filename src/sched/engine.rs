@@ -3,11 +3,13 @@
 //! once a refresh and notices exits the kernel imposed.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::SchedError;
+use super::error::PutBack;
 use super::kmsg::{self, KmsgTail};
-use super::loader::{self, Attached, BuiltInOptions};
+use super::loader::{self, Attached, BuiltInOptions, Loaded};
 use crate::sched_ext::sysfs::Roots;
 use crate::snapshot::{
     AttachReport, ExitInfo, ExitKind, ExitSource, SchedSource, SchedStatus, ScxState, Support,
@@ -16,6 +18,23 @@ use crate::snapshot::{
 const KMSG_KEEP: usize = 32;
 /// How long an exit without a record waits for the kernel's log line.
 const KMSG_GRACE: Duration = Duration::from_millis(300);
+/// How long a reload waits, after the attach returned, for sysfs to show
+/// the new scheduler enabled rather than still enabling. On 7.2 and 7.3 a
+/// scheduler whose ops.init fails is already gone when the attach returns,
+/// so neither a good nor a broken reload waits for this.
+const SETTLE: Duration = Duration::from_millis(200);
+const SETTLE_POLL: Duration = Duration::from_millis(5);
+
+/// What the kernel says about one of our schedulers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KernelView {
+    Enabled,
+    Enabling,
+    /// It recorded an exit, or sysfs shows another state or scheduler.
+    Ended,
+    /// sysfs could not be read.
+    Unknown,
+}
 
 pub struct Engine {
     source: SchedSource,
@@ -67,33 +86,102 @@ impl Engine {
     /// Unregisters our scheduler; the kernel falls back to the fair class.
     pub fn detach(&mut self) -> Result<ExitInfo, SchedError> {
         let att = self.attached.take().ok_or(SchedError::NotAttached)?;
+        Ok(self.end(att))
+    }
+
+    /// Unregisters `att` (a no-op for the kernel when it already ended it)
+    /// and records why it stopped.
+    fn end(&mut self, att: Attached) -> ExitInfo {
         let ops = att.ops_name.clone();
         // Without an exit record, the kernel log (printed before the
         // unregistration returns) is the only account of what happened.
         let info = att.detach().unwrap_or_else(|| self.exit_from_kmsg(&ops));
         self.last_exit = Some(info.clone());
-        Ok(info)
+        info
     }
 
     /// Loads a fresh copy of the source (read again from disk) while the
     /// current one still runs, then swaps them. If the new object fails to
-    /// load, the running scheduler stays.
+    /// load, the running scheduler stays; if it fails to attach, or the
+    /// kernel ejects it while enabling it, the previous one is put back
+    /// (from the bytes it was loaded from) and the error says so.
     pub fn reload(&mut self) -> Result<AttachReport, SchedError> {
-        if self.attached.is_none() {
+        let Some(running) = self.attached.as_ref() else {
             return self.attach();
-        }
+        };
+        let (previous_ops, previous_image) = (running.ops_name.clone(), running.image());
         let loaded = loader::load(&self.source, &self.options, &self.roots)?;
         self.detach()?;
         let on_fair_since = Instant::now();
+        match self.attach_settled(loaded) {
+            Ok((att, attached_at)) => {
+                let report = AttachReport {
+                    ops: att.ops_name.clone(),
+                    load_ms: att.load_time.as_secs_f64() * 1e3,
+                    attach_ms: att.attach_time.as_secs_f64() * 1e3,
+                    downtime_ms: Some((attached_at - on_fair_since).as_secs_f64() * 1e3),
+                };
+                self.attached = Some(att);
+                Ok(report)
+            }
+            // Someone else's scheduler took the kernel in the gap: there is
+            // nothing to put back, and its error says what runs.
+            Err(busy @ SchedError::Busy { .. }) => Err(busy),
+            Err(cause) => Err(SchedError::ReloadFailed {
+                cause: Box::new(cause),
+                put_back: self.put_back(previous_ops, previous_image, on_fair_since),
+            }),
+        }
+    }
+
+    /// Attaches the scheduler that ran before a failed reload, from the
+    /// bytes it was loaded from (a user's file on disk is the broken build).
+    fn put_back(&mut self, ops: String, image: Arc<[u8]>, on_fair_since: Instant) -> PutBack {
+        let attached = loader::load_image(&self.source, image, &self.options, &self.roots)
+            .and_then(|loaded| self.attach_settled(loaded));
+        match attached {
+            Ok((att, attached_at)) => {
+                let ops = att.ops_name.clone();
+                self.attached = Some(att);
+                PutBack::Restored {
+                    ops,
+                    on_fair_ms: (attached_at - on_fair_since).as_secs_f64() * 1e3,
+                }
+            }
+            Err(error) => PutBack::Failed {
+                ops,
+                source: self.source.describe(),
+                error: Box::new(error),
+            },
+        }
+    }
+
+    /// Attaches `loaded` and makes sure the kernel kept it: a scheduler the
+    /// kernel ends while enabling it (ops.init failing or calling
+    /// scx_bpf_error) still attaches without an error. Returns it with the
+    /// time its attach returned.
+    fn attach_settled(&mut self, loaded: Loaded) -> Result<(Attached, Instant), SchedError> {
         let att = loaded.attach(&self.roots)?;
-        let report = AttachReport {
-            ops: att.ops_name.clone(),
-            load_ms: att.load_time.as_secs_f64() * 1e3,
-            attach_ms: att.attach_time.as_secs_f64() * 1e3,
-            downtime_ms: Some(on_fair_since.elapsed().as_secs_f64() * 1e3),
-        };
-        self.attached = Some(att);
-        Ok(report)
+        let attached_at = Instant::now();
+        let deadline = attached_at + SETTLE;
+        loop {
+            match self.kernel_view(&att) {
+                KernelView::Ended => {
+                    let what = att.source.describe();
+                    let exit = self.end(att);
+                    return Err(SchedError::EjectedWhileEnabling {
+                        what,
+                        exit: Box::new(exit),
+                    });
+                }
+                KernelView::Enabled | KernelView::Unknown => return Ok((att, attached_at)),
+                // Past the deadline, `poll` reports a late exit as any other.
+                KernelView::Enabling if Instant::now() >= deadline => {
+                    return Ok((att, attached_at));
+                }
+                KernelView::Enabling => std::thread::sleep(SETTLE_POLL),
+            }
+        }
     }
 
     pub fn set_printk(&mut self, on: bool) -> bool {
@@ -110,28 +198,28 @@ impl Engine {
     pub fn poll(&mut self) -> Option<ExitInfo> {
         self.read_kmsg();
         let att = self.attached.as_ref()?;
-        let recorded = att.exit_info();
-        if recorded.is_none() && self.kernel_still_runs(&att.ops_name) {
+        // Cannot tell: assume it runs rather than tear it down.
+        if self.kernel_view(att) != KernelView::Ended {
             return None;
         }
-        let ops = att.ops_name.clone();
         let att = self.attached.take()?;
-        let info = match att.detach().or(recorded) {
-            Some(info) => info,
-            None => self.exit_from_kmsg(&ops),
-        };
-        self.last_exit = Some(info.clone());
-        Some(info)
+        Some(self.end(att))
     }
 
-    fn kernel_still_runs(&self, ops: &str) -> bool {
+    fn kernel_view(&self, att: &Attached) -> KernelView {
+        if att.exit_info().is_some() {
+            return KernelView::Ended;
+        }
         match self.roots.read_support() {
-            Ok(Support::Supported(s)) => {
-                matches!(s.state, ScxState::Enabled | ScxState::Enabling)
-                    && s.ops.as_deref() == Some(ops)
+            Ok(Support::Supported(s)) if s.ops.as_deref() == Some(att.ops_name.as_str()) => {
+                match s.state {
+                    ScxState::Enabled => KernelView::Enabled,
+                    ScxState::Enabling => KernelView::Enabling,
+                    _ => KernelView::Ended,
+                }
             }
-            // Cannot tell: assume it runs rather than tear it down.
-            _ => true,
+            Ok(Support::Supported(_)) => KernelView::Ended,
+            _ => KernelView::Unknown,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Open, configure, load and attach a sched_ext scheduler object. The same
 //! path serves the built-in scheduler and a user's `.bpf.o`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use libbpf_rs::{
@@ -53,6 +54,7 @@ pub struct Attached {
     /// Registering it (the kernel switches tasks over in this time).
     pub attach_time: Duration,
     uei: Option<UeiLocation>,
+    image: Arc<[u8]>,
 }
 
 struct UeiLocation {
@@ -61,6 +63,13 @@ struct UeiLocation {
 }
 
 impl Attached {
+    /// The object's bytes as they were loaded. A user's file may have been
+    /// rebuilt since, so putting this scheduler back after a failed reload
+    /// loads these, not the file.
+    pub fn image(&self) -> Arc<[u8]> {
+        Arc::clone(&self.image)
+    }
+
     /// The exit the scheduler recorded, once it has exited.
     pub fn exit_info(&self) -> Option<ExitInfo> {
         let loc = self.uei.as_ref()?;
@@ -148,6 +157,7 @@ pub struct Loaded {
     source: SchedSource,
     load_time: Duration,
     printk: bool,
+    image: Arc<[u8]>,
 }
 
 /// Loads `source`: reads it, checks it is a sched_ext scheduler, fills
@@ -157,15 +167,26 @@ pub fn load(
     options: &BuiltInOptions,
     roots: &Roots,
 ) -> Result<Loaded, SchedError> {
-    let started = Instant::now();
-    let what = source.describe();
     // What the object is comes first: a user on a kernel without sched_ext
     // learns that their object would not do either.
-    let bytes = source.read()?;
+    let image = source.read()?;
+    load_image(source, image.into(), options, roots)
+}
+
+/// Loads `image`, the bytes `source` held when it was read (see
+/// `Attached::image`).
+pub fn load_image(
+    source: &SchedSource,
+    image: Arc<[u8]>,
+    options: &BuiltInOptions,
+    roots: &Roots,
+) -> Result<Loaded, SchedError> {
+    let started = Instant::now();
+    let what = source.describe();
     libbpf_log::clear();
     let mut open = ObjectBuilder::default()
         .name(source.object_name())
-        .and_then(|b| b.open_memory(&bytes))
+        .and_then(|b| b.open_memory(&image))
         .map_err(|e| SchedError::Open {
             what: what.clone(),
             detail: e.to_string(),
@@ -192,6 +213,7 @@ pub fn load(
         source: source.clone(),
         load_time: started.elapsed(),
         printk: options.printk,
+        image,
     })
 }
 
@@ -241,6 +263,7 @@ impl Loaded {
             load_time: self.load_time,
             attach_time: started.elapsed(),
             uei,
+            image: self.image,
         };
         if attached.source == SchedSource::BuiltIn {
             attached.set_printk(self.printk);
@@ -370,7 +393,9 @@ fn attach_struct_ops(
                 let log = libbpf_log::take();
                 SchedError::Attach {
                     what: what.to_string(),
-                    detail: format!("{e}{}", last_lines(&tail_of(&log, 2))),
+                    // `#` adds the errno: the kernel's refusal of an ops
+                    // field (a timeout too long, say) logs nothing else.
+                    detail: format!("{e:#}{}", last_lines(&tail_of(&log, 2))),
                     log,
                 }
             }

@@ -162,7 +162,13 @@ impl ExitInfo {
 
     /// One line for the status bar and logs.
     pub fn summary(&self) -> String {
-        let mut s = format!("{} exited: {}", self.ops, self.kind.name());
+        format!("{} exited: {}", self.ops, self.cause())
+    }
+
+    /// Kind, reason and message, without the scheduler's name (which, for
+    /// one the kernel ended before sysfs showed it, is only its file's).
+    pub fn cause(&self) -> String {
+        let mut s = self.kind.name().to_string();
         if !self.reason.is_empty() {
             s.push_str(&format!(" ({})", self.reason));
         }

@@ -11,6 +11,7 @@ mod ejections;
 mod foreign;
 mod knobs;
 mod mixed_load;
+mod reload_restores;
 mod user_objects;
 
 use common::{GuestRun, events, json_of, on_every_kernel};
