@@ -13,7 +13,6 @@ use libbpf_rs::{Iter, MapCore, MapFlags, OpenObject};
 use super::ProbeError;
 use crate::bpf::libbpf_log;
 use crate::bpf::load_error::{describe, is_denied};
-use crate::bpf::owned::Owned;
 use crate::bpf::skel::probe::types::bss as BssData;
 use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
 use crate::snapshot::histogram::{BUCKETS, Histogram};
@@ -130,14 +129,13 @@ fn words(b: &[u8]) -> Vec<u64> {
         .collect()
 }
 
-/// The attached probes. Dropping this detaches every program.
-pub struct SchedProbes {
-    skel: Owned<ProbeSkel<'static>>,
+/// The attached probes. Dropping this detaches every program. They live in
+/// the open-object storage their owner keeps for them (`'obj`).
+pub struct SchedProbes<'obj> {
+    skel: ProbeSkel<'obj>,
 }
 
-fn open_load_attach(
-    storage: &'static mut MaybeUninit<OpenObject>,
-) -> Result<ProbeSkel<'static>, ProbeError> {
+fn open_load_attach(storage: &mut MaybeUninit<OpenObject>) -> Result<ProbeSkel<'_>, ProbeError> {
     libbpf_log::clear();
     let open = ProbeSkelBuilder::default()
         .open(storage)
@@ -190,10 +188,12 @@ fn lookup_err(what: &str, e: &libbpf_rs::Error) -> ProbeError {
     ProbeError::Bpf(describe(&format!("reading {what}"), e))
 }
 
-impl SchedProbes {
-    pub fn start() -> Result<Self, ProbeError> {
+impl<'obj> SchedProbes<'obj> {
+    /// Opens, loads and attaches the probes in `storage`, which the caller
+    /// keeps for as long as it keeps the probes.
+    pub fn start(storage: &'obj mut MaybeUninit<OpenObject>) -> Result<Self, ProbeError> {
         Ok(Self {
-            skel: Owned::new(open_load_attach)?,
+            skel: open_load_attach(storage)?,
         })
     }
 

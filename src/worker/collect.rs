@@ -8,7 +8,7 @@ use crate::snapshot::{
     Band, BandStats, Measure, QUEUE_DEPTH_NOT_OURS, SchedSource, Snapshot, Unavailable, cpu_row,
 };
 
-pub fn snapshot(t: f64, engine: &Engine, collector: &mut Collector) -> Snapshot {
+pub fn snapshot(t: f64, engine: &Engine, collector: &mut Collector<'_>) -> Snapshot {
     let attached = engine.attached();
     let ours = attached.is_some_and(|a| a.source == SchedSource::BuiltIn);
     let mut probe = collector.collect(ours);
