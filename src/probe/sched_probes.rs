@@ -10,9 +10,9 @@ use std::time::Instant;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Iter, MapCore, MapFlags, OpenObject};
 
-use super::ProbeError;
+use super::{ProbeError, ProbeStep};
 use crate::bpf::libbpf_log;
-use crate::bpf::load_error::{describe, is_denied};
+use crate::bpf::load_error::{is_denied, why};
 use crate::bpf::skel::probe::types::bss as BssData;
 use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
 use crate::snapshot::histogram::{BUCKETS, Histogram};
@@ -139,12 +139,9 @@ fn open_load_attach(storage: &mut MaybeUninit<OpenObject>) -> Result<ProbeSkel<'
     libbpf_log::clear();
     let open = ProbeSkelBuilder::default()
         .open(storage)
-        .map_err(|e| step_err("opening the probe object", &e))?;
-    let mut skel = open
-        .load()
-        .map_err(|e| step_err("loading the probe programs", &e))?;
-    skel.attach()
-        .map_err(|e| step_err(&format!("attaching {PROGRAMS}"), &e))?;
+        .map_err(|e| step_err(ProbeStep::Open, e))?;
+    let mut skel = open.load().map_err(|e| step_err(ProbeStep::Load, e))?;
+    skel.attach().map_err(|e| step_err(ProbeStep::Attach, e))?;
     if let Some(bss) = skel.maps.bss_data.as_deref_mut() {
         bss.watching_since_ns = monotonic_ns();
     }
@@ -162,14 +159,14 @@ fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// A failed start-up step, marked when it failed for lack of privilege (the
+/// A failed libbpf step, marked when it failed for lack of privilege (the
 /// live view then says once what to do).
-fn step_err(step: &str, e: &libbpf_rs::Error) -> ProbeError {
-    let msg = describe(step, e);
-    if is_denied(e) {
-        ProbeError::Denied(msg)
+fn step_err(step: ProbeStep, source: libbpf_rs::Error) -> ProbeError {
+    let why = why(&source);
+    if is_denied(&source) {
+        ProbeError::Denied { step, why, source }
     } else {
-        ProbeError::Bpf(msg)
+        ProbeError::Bpf { step, why, source }
     }
 }
 
@@ -182,10 +179,6 @@ fn read_row(src: &[u64]) -> Vec<u64> {
     src.iter()
         .map(|v| unsafe { ptr::read_volatile(v) })
         .collect()
-}
-
-fn lookup_err(what: &str, e: &libbpf_rs::Error) -> ProbeError {
-    ProbeError::Bpf(describe(&format!("reading {what}"), e))
 }
 
 impl<'obj> SchedProbes<'obj> {
@@ -211,7 +204,7 @@ impl<'obj> SchedProbes<'obj> {
             .maps
             .bss_data
             .as_deref()
-            .ok_or_else(|| ProbeError::Bpf("probe .bss is not mapped".into()))
+            .ok_or(ProbeError::BssNotMapped)
     }
 
     /// Every possible CPU's counters, in CPU order.
@@ -221,12 +214,12 @@ impl<'obj> SchedProbes<'obj> {
             .maps
             .cpu_stats
             .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
-            .map_err(|e| lookup_err("the per-CPU counters", &e))?
+            .map_err(|e| step_err(ProbeStep::ReadCpuStats, e))?
             .unwrap_or_default();
         rows.iter()
             .map(|b| {
                 CpuStat::parse(b).ok_or_else(|| {
-                    ProbeError::Bpf(format!(
+                    ProbeError::Layout(format!(
                         "a per-CPU counter row is {} bytes, not {}: probe.h and \
                          sched_probes.rs disagree",
                         b.len(),
@@ -250,7 +243,7 @@ impl<'obj> SchedProbes<'obj> {
             .map(|class| {
                 let rows = map
                     .lookup_percpu(&class.to_ne_bytes(), MapFlags::ANY)
-                    .map_err(|e| lookup_err("the per-priority histograms", &e))?
+                    .map_err(|e| step_err(ProbeStep::ReadPrioHists, e))?
                     .unwrap_or_default();
                 let mut h = Histogram::default();
                 for row in &rows {
@@ -287,16 +280,14 @@ impl<'obj> SchedProbes<'obj> {
             .links
             .dump_tasks
             .as_ref()
-            .ok_or_else(|| ProbeError::Bpf("the task iterator is not attached".into()))?;
-        let mut iter =
-            Iter::new(link).map_err(|e| ProbeError::Bpf(describe("starting the task walk", &e)))?;
+            .ok_or(ProbeError::NoTaskIterator)?;
+        let mut iter = Iter::new(link).map_err(|e| step_err(ProbeStep::StartTaskWalk, e))?;
         let mut bytes = Vec::new();
-        iter.read_to_end(&mut bytes)
-            .map_err(|e| ProbeError::Bpf(format!("reading the task walk: {e}")))?;
+        iter.read_to_end(&mut bytes).map_err(ProbeError::TaskWalk)?;
         // A walk that is not whole records means probe.h and this file
         // disagree on struct task_rec.
         if bytes.len() % TASK_REC_SIZE != 0 {
-            return Err(ProbeError::Bpf(format!(
+            return Err(ProbeError::Layout(format!(
                 "the task walk returned {} bytes, not a multiple of the {TASK_REC_SIZE}-byte \
                  record: probe.h and sched_probes.rs disagree",
                 bytes.len()
@@ -328,6 +319,21 @@ mod tests {
         assert_eq!(r.comm, "busy");
         assert_eq!(r.nice(), Some(19));
         assert_eq!(TaskRecord::parse(&b[..50]), None);
+    }
+
+    /// The kernel's EACCES for lack of privilege: one line that says to use
+    /// sudo, marked so the live view says it once, with libbpf's error kept.
+    #[test]
+    fn a_denied_step_says_to_use_sudo() {
+        let eacces = std::io::Error::from_raw_os_error(libc::EACCES);
+        let err = step_err(ProbeStep::Load, libbpf_rs::Error::from(eacces));
+        assert!(err.needs_privilege());
+        assert_eq!(
+            err.to_string(),
+            "loading the probe programs: permission denied: loading BPF needs root \
+             (CAP_BPF, CAP_PERFMON and, for schedulers, CAP_SYS_ADMIN); run scxtop with sudo"
+        );
+        assert!(std::error::Error::source(&err).is_some());
     }
 
     #[test]

@@ -178,9 +178,9 @@ pub fn load(
 
     fill_kernel_enums(&mut open);
     if *source == SchedSource::BuiltIn {
-        configure_built_in(&mut open, options).map_err(|detail| SchedError::Configure {
+        configure_built_in(&mut open, options).map_err(|source| SchedError::Configure {
             what: what.clone(),
-            detail,
+            source,
         })?;
     }
 
@@ -284,15 +284,27 @@ fn fill_kernel_enums(open: &mut OpenObject) {
     let _ = scx_utils::compat::set_lib_features(open);
 }
 
-fn configure_built_in(open: &mut OpenObject, options: &BuiltInOptions) -> Result<(), String> {
-    let nr_cpus = libbpf_rs::num_possible_cpus().map_err(|e| format!("counting CPUs: {e}"))?;
+/// Why the built-in scheduler's settings could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigureError {
+    #[error("counting CPUs: {0}")]
+    CountCpus(#[source] libbpf_rs::Error),
+    #[error("built-in scheduler lacks the setting {0}: rebuild scxtop")]
+    MissingSetting(&'static str),
+}
+
+fn configure_built_in(
+    open: &mut OpenObject,
+    options: &BuiltInOptions,
+) -> Result<(), ConfigureError> {
+    let nr_cpus = libbpf_rs::num_possible_cpus().map_err(ConfigureError::CountCpus)?;
     let starve_ns = u64::try_from(options.starve.as_nanos()).unwrap_or(u64::MAX);
     let vars = open_object_vars(open, ".rodata");
-    let offset_of = |name: &str| -> Result<usize, String> {
+    let offset_of = |name: &'static str| -> Result<usize, ConfigureError> {
         vars.iter()
             .find(|v| v.name == name)
             .map(|v| v.offset)
-            .ok_or_else(|| format!("built-in scheduler lacks the setting {name}"))
+            .ok_or(ConfigureError::MissingSetting(name))
     };
     let writes = vec![
         (
