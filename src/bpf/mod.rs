@@ -1,6 +1,8 @@
 //! BPF objects built by `build.rs` and the plumbing shared by everything that
-//! loads them: libbpf log capture, reading verifier logs and error wording.
+//! loads them: the layouts shared with BPF (generated from the C headers),
+//! libbpf log capture, reading verifier logs and error wording.
 
+pub mod intf;
 pub mod libbpf_log;
 pub mod load_error;
 pub mod verifier_log;

@@ -9,6 +9,8 @@ pub mod tracefs;
 
 use std::fmt;
 
+use crate::bpf::intf::LayoutError;
+
 /// A libbpf step of starting or reading the probes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProbeStep {
@@ -53,10 +55,9 @@ pub enum ProbeError {
     },
     #[error("reading the task walk: {0}")]
     TaskWalk(#[source] std::io::Error),
-    /// A map value or the task walk is not the size probe.h gives it; the
-    /// text says which.
-    #[error("{0}")]
-    Layout(String),
+    /// A map value or task record is not the size probe.h gives it.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
     #[error("the probes' .bss is not memory-mapped: the kernel needs mmapable BPF arrays (5.5+)")]
     BssNotMapped,
     #[error("the task iterator did not attach: the kernel needs BPF task iterators (5.8+)")]
