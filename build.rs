@@ -1,4 +1,5 @@
-// Compiles the BPF programs in src/bpf/ into libbpf-rs skeletons in OUT_DIR.
+// Compiles the BPF programs in src/bpf/ into libbpf-rs skeletons in OUT_DIR,
+// and their shared headers into Rust types.
 //
 // scx_cargo supplies the scx headers and a vmlinux.h that match the scx_utils
 // version we link against, so the BPF side and the Rust compat helpers agree on
@@ -11,6 +12,15 @@ use std::process::Command;
 const SKELETONS: &[(&str, &str)] = &[
     ("src/bpf/probe.bpf.c", "probe"),
     ("src/bpf/sched.bpf.c", "sched"),
+];
+
+/// Headers whose layouts Rust reads, turned into Rust by bindgen (scx_cargo's
+/// interface-header support) with the same flags and scx headers as the BPF
+/// build: (header, output in OUT_DIR). src/bpf/intf.rs includes them.
+const INTERFACES: &[(&str, &str)] = &[
+    ("src/bpf/probe.h", "probe_intf.rs"),
+    ("src/bpf/sched.h", "sched_intf.rs"),
+    ("src/bpf/uei.h", "uei_intf.rs"),
 ];
 
 /// Objects the tests load (as a user's `--scheduler`, as a printk source) and
@@ -59,6 +69,11 @@ fn main() -> anyhow::Result<()> {
     println!("cargo:rerun-if-env-changed=BPF_CLANG");
     println!("cargo:rerun-if-changed=tests/bpf/comm_prefix.bpf.h");
 
+    for (header, out) in INTERFACES {
+        scx_cargo::BpfBuilder::new()?
+            .enable_intf(header, out)
+            .build()?;
+    }
     for (source, name) in SKELETONS.iter().chain(TEST_FIXTURES) {
         scx_cargo::BpfBuilder::new()?
             .enable_skel(source, name)

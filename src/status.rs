@@ -2,6 +2,7 @@
 //! sample from the switch-counting probe, which proves the BPF build, load and
 //! attach path end to end.
 
+use std::mem::MaybeUninit;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -31,7 +32,8 @@ fn proc_stat_ctxt(proc: &Path) -> Option<u64> {
 }
 
 fn sample_switches(proc: &Path, window: Duration) -> Result<ProbeSample, crate::probe::ProbeError> {
-    let probes = SchedProbes::start()?;
+    let mut storage = MaybeUninit::uninit();
+    let probes = SchedProbes::start(&mut storage)?;
     let before = probes.cpu_switches()?;
     let started = Instant::now();
     let kernel_before = proc_stat_ctxt(proc);

@@ -20,21 +20,22 @@ pub fn is_denied(err: &libbpf_rs::Error) -> bool {
     privilege_hint(err).is_some() && verifier_log::find(&libbpf_log::tail(SEARCH_LINES)).is_none()
 }
 
-/// How many of libbpf's latest lines `describe` searches for a verifier log.
+/// How many of libbpf's latest lines `why` searches for a verifier log.
 const SEARCH_LINES: usize = 2000;
 
-/// One line for a failed BPF step: what failed, why, and what to do. The
-/// verifier answers EACCES too, so its log is checked before privileges.
-pub fn describe(step: &str, err: &libbpf_rs::Error) -> String {
+/// Why a BPF step failed, for a one-line message after the step's name: the
+/// verifier's error line, what to do about missing privileges, or libbpf's
+/// error. The verifier answers EACCES too, so its log is checked first.
+pub fn why(err: &libbpf_rs::Error) -> String {
     if let Some(failure) = verifier_log::find(&libbpf_log::tail(SEARCH_LINES)) {
         return format!(
-            "{step}: the verifier rejected it{}: {failure}",
+            "the verifier rejected it{}: {failure}",
             failure.prog_label()
         );
     }
     match privilege_hint(err) {
-        Some(hint) => format!("{step}: {hint}"),
-        None => format!("{step}: {err}"),
+        Some(hint) => hint.to_string(),
+        None => err.to_string(),
     }
 }
 

@@ -1,10 +1,10 @@
 //! BPF objects built by `build.rs` and the plumbing shared by everything that
-//! loads them: owned skeleton storage, libbpf log capture, reading verifier
-//! logs and error wording.
+//! loads them: the layouts shared with BPF (generated from the C headers),
+//! libbpf log capture, reading verifier logs and error wording.
 
+pub mod intf;
 pub mod libbpf_log;
 pub mod load_error;
-pub mod owned;
 pub mod verifier_log;
 
 /// Generated skeletons. Their code is libbpf-cargo's, not ours, so our lints

@@ -39,6 +39,10 @@ u32 latency_unsupported;
 /* The selected task runs on one CPU at a time; atomics keep it exact when
  * the selection moves. */
 struct hist task_hist;
+/* Never used: struct task_rec only travels through the task walk, and a type
+ * reaches the object's BTF only through a global, a map or a function. The
+ * Rust side's layout test compares it with this BTF. */
+struct task_rec *task_rec_btf;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -76,7 +80,8 @@ static __always_inline u32 log2_u64(u64 v)
 
 /* Bucket 0 holds [0, 2^HIST_MIN_SHIFT) ns, the last one everything from
  * 2^HIST_MAX_SHIFT ns on; in between, each power of two is split into
- * HIST_SUB sub-buckets. Mirrored by src/probe/histogram.rs. */
+ * HIST_SUB sub-buckets. src/snapshot/histogram.rs is the same function; the
+ * Rust side checks at build time that its constants are these. */
 static __always_inline u32 bucket_of(u64 ns)
 {
 	u32 e, sub;

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Layouts shared by probe.bpf.c and the Rust reader (src/probe/). The Rust
- * side mirrors these constants; it rejects a task walk that is not whole
- * task_rec records and a per-CPU row that is not one struct cpu_stat.
+ * Layouts shared by probe.bpf.c and the Rust reader (src/probe/). build.rs
+ * runs bindgen on this file, so Rust reads these structs and constants from
+ * here: declare a shared layout only in this header.
  */
 #ifndef __SCXTOP_PROBE_H
 #define __SCXTOP_PROBE_H
+
+#ifndef __VMLINUX_H__
+/* bindgen reads this header without vmlinux.h. */
+typedef int __s32;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+#endif
 
 /* Log-linear latency histogram: [0, 2^10 ns), then 16 sub-buckets for each
  * power of two from 2^10 ns (~1 us) up to 2^34 ns (~17 s), then overflow. */

@@ -15,16 +15,14 @@
 // Userspace reads: per-CPU queue depth (current, and max since the last read,
 // via the read_depths syscall program), per-band counters, per-task band and
 // wait (task storage, looked up by pidfd), and the exit info (UEI).
+// The map values userspace reads are declared in sched.h, which build.rs
+// also turns into Rust.
 
 #include <scx/common.bpf.h>
 
+#include "sched.h"
+
 char _license[] SEC("license") = "GPL";
-
-#define NR_BANDS	3
-#define MAX_CPUS	1024
-#define NO_BAND		NR_BANDS
-
-enum band { BAND_HIGH, BAND_NORMAL, BAND_LOW };
 
 /* Set by the loader before load. */
 const volatile u32 nr_cpus = 1;
@@ -39,11 +37,6 @@ const volatile u64 rescue_slice_ns = 2ULL * 1000 * 1000;
 
 UEI_DEFINE(uei);
 
-/* Run-time switches userspace flips without reloading. */
-struct ctl {
-	u32 printk_on;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -51,29 +44,12 @@ struct {
 	__type(value, struct ctl);
 } ctl SEC(".maps");
 
-struct cpu_ctx {
-	u64 depth_max_live;	/* updated on enqueue */
-	u64 depth;		/* snapshot written by read_depths */
-	u64 depth_max;		/* max since the previous read_depths */
-	u64 running_vtime;	/* of the task running there */
-	u32 running_band;	/* NO_BAND when idle */
-	u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_CPUS);
 	__type(key, u32);
 	__type(value, struct cpu_ctx);
 } cpu_ctx SEC(".maps");
-
-struct band_stats {
-	u64 enqueued;
-	u64 dispatched;
-	u64 wait_ns;
-	u64 rescued;
-	u64 preempt_kicks;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -4,6 +4,9 @@
 //! reported once as unavailable, and the rest keep working.
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
+
+use libbpf_rs::OpenObject;
 
 use super::ProbeError;
 use super::perf_counters::{CpuCounters, PerfError};
@@ -26,8 +29,9 @@ pub struct CollectorOptions {
     pub printk_global_fallback: bool,
 }
 
-pub struct Collector {
-    probes: Result<SchedProbes, ProbeError>,
+/// `'obj` is the open-object storage the BPF probes live in.
+pub struct Collector<'obj> {
+    probes: Result<SchedProbes<'obj>, ProbeError>,
     perf: Result<CpuCounters, PerfError>,
     tail: Result<PrintkTail, TailError>,
     prev: Option<ProbeReading>,
@@ -54,10 +58,12 @@ fn prio_label(class: usize) -> String {
     }
 }
 
-impl Collector {
-    pub fn start(opts: &CollectorOptions) -> Self {
+impl<'obj> Collector<'obj> {
+    /// Starts every probe; the BPF ones in `storage`, which the caller keeps
+    /// for as long as it keeps the collector.
+    pub fn start(opts: &CollectorOptions, storage: &'obj mut MaybeUninit<OpenObject>) -> Self {
         Self {
-            probes: SchedProbes::start(),
+            probes: SchedProbes::start(storage),
             perf: CpuCounters::open(),
             tail: PrintkTail::open(TailOptions {
                 global_fallback: opts.printk_global_fallback,

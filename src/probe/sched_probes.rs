@@ -3,24 +3,35 @@
 //! per-CPU switch counts, and per-task totals from the task iterator.
 
 use std::io::Read;
-use std::mem::MaybeUninit;
+use std::mem::{MaybeUninit, size_of};
 use std::ptr;
 use std::time::Instant;
 
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{Iter, MapCore, MapFlags, OpenObject};
 
-use super::ProbeError;
+use super::{ProbeError, ProbeStep};
+use crate::bpf::intf::probe::{cpu_stat, hist, task_rec};
+use crate::bpf::intf::{self, read};
 use crate::bpf::libbpf_log;
-use crate::bpf::load_error::{describe, is_denied};
-use crate::bpf::owned::Owned;
+use crate::bpf::load_error::{is_denied, why};
 use crate::bpf::skel::probe::types::bss as BssData;
 use crate::bpf::skel::probe::{ProbeSkel, ProbeSkelBuilder};
-use crate::snapshot::histogram::{BUCKETS, Histogram};
+use crate::snapshot::histogram::{self, BUCKETS, Histogram};
 
-/// Nice -20..19 then real-time (PRIO_CLASSES in probe.h).
-pub const PRIO_CLASSES: usize = 41;
-pub const PRIO_RT: usize = 40;
+/// Nice -20..19 then real-time.
+pub const PRIO_CLASSES: usize = intf::probe::PRIO_CLASSES as usize;
+pub const PRIO_RT: usize = intf::probe::PRIO_RT as usize;
+
+// The snapshot module keeps its own copy of the bucket layout (it imports
+// nothing from the kernel side); the build fails when it is not probe.h's.
+const _: () = {
+    assert!(intf::probe::HIST_MIN_SHIFT == histogram::MIN_SHIFT);
+    assert!(intf::probe::HIST_MAX_SHIFT == histogram::MAX_SHIFT);
+    assert!(intf::probe::HIST_SUB_BITS == histogram::SUB_BITS);
+    assert!(intf::probe::HIST_SUB as usize == histogram::SUB);
+    assert!(intf::probe::HIST_BUCKETS as usize == histogram::BUCKETS);
+};
 
 pub const PROGRAMS: &str = "tp_btf/sched_switch";
 
@@ -49,39 +60,35 @@ pub struct TaskRecord {
     pub comm: String,
 }
 
-/// struct task_rec: six 4-byte fields, six u64, comm[16].
-pub const TASK_REC_SIZE: usize = 6 * 4 + 6 * 8 + 16;
-
-/// struct cpu_stat: four u64 counters, then the histogram.
-const CPU_STAT_WORDS: usize = 4 + BUCKETS;
-
 impl TaskRecord {
     pub fn nice(&self) -> Option<i32> {
         (self.prio >= 100).then_some(self.static_prio - 120)
     }
+}
 
-    /// Parses one record; `None` when `b` is too short.
-    pub fn parse(b: &[u8]) -> Option<Self> {
-        let i32_at = |o: usize| Some(i32::from_ne_bytes(b.get(o..o + 4)?.try_into().ok()?));
-        let u32_at = |o: usize| Some(u32::from_ne_bytes(b.get(o..o + 4)?.try_into().ok()?));
-        let u64_at = |o: usize| Some(u64::from_ne_bytes(b.get(o..o + 8)?.try_into().ok()?));
-        let comm = b.get(72..88)?;
-        let end = comm.iter().position(|&c| c == 0).unwrap_or(comm.len());
-        Some(Self {
-            tgid: i32_at(0)?,
-            tid: i32_at(4)?,
-            prio: i32_at(8)?,
-            static_prio: i32_at(12)?,
-            policy: u32_at(16)?,
-            last_cpu: u32_at(20)?,
-            runtime_ns: u64_at(24)?,
-            wait_total_ns: u64_at(32)?,
-            wait_max_ns: u64_at(40)?,
-            waits: u64_at(48)?,
-            voluntary: u64_at(56)?,
-            involuntary: u64_at(64)?,
-            comm: String::from_utf8_lossy(&comm[..end]).into_owned(),
-        })
+impl From<&task_rec> for TaskRecord {
+    fn from(r: &task_rec) -> Self {
+        let comm: Vec<u8> = r
+            .comm
+            .iter()
+            .map(|&c| c as u8)
+            .take_while(|&c| c != 0)
+            .collect();
+        Self {
+            tgid: r.tgid,
+            tid: r.pid,
+            prio: r.prio,
+            static_prio: r.static_prio,
+            policy: r.policy,
+            last_cpu: r.last_cpu,
+            runtime_ns: r.t.runtime_ns,
+            wait_total_ns: r.t.wait_total_ns,
+            wait_max_ns: r.t.wait_max_ns,
+            waits: r.t.waits,
+            voluntary: r.t.voluntary,
+            involuntary: r.t.involuntary,
+            comm: String::from_utf8_lossy(&comm).into_owned(),
+        }
     }
 }
 
@@ -108,45 +115,30 @@ struct CpuStat {
     lat: Histogram,
 }
 
-impl CpuStat {
-    fn parse(b: &[u8]) -> Option<Self> {
-        let w = words(b);
-        if w.len() != CPU_STAT_WORDS {
-            return None;
+impl From<&cpu_stat> for CpuStat {
+    fn from(c: &cpu_stat) -> Self {
+        Self {
+            switches: c.switches,
+            voluntary: c.voluntary,
+            lat_max_ns: c.lat_max_ns,
+            lat: Histogram::from_counts(&c.lat.b),
         }
-        Some(Self {
-            switches: w[0],
-            voluntary: w[1],
-            lat_max_ns: w[2],
-            lat: Histogram::from_counts(&w[4..]),
-        })
     }
 }
 
-/// Native-endian u64 words of a map value.
-fn words(b: &[u8]) -> Vec<u64> {
-    b.chunks_exact(8)
-        .filter_map(|c| c.try_into().ok().map(u64::from_ne_bytes))
-        .collect()
+/// The attached probes. Dropping this detaches every program. They live in
+/// the open-object storage their owner keeps for them (`'obj`).
+pub struct SchedProbes<'obj> {
+    skel: ProbeSkel<'obj>,
 }
 
-/// The attached probes. Dropping this detaches every program.
-pub struct SchedProbes {
-    skel: Owned<ProbeSkel<'static>>,
-}
-
-fn open_load_attach(
-    storage: &'static mut MaybeUninit<OpenObject>,
-) -> Result<ProbeSkel<'static>, ProbeError> {
+fn open_load_attach(storage: &mut MaybeUninit<OpenObject>) -> Result<ProbeSkel<'_>, ProbeError> {
     libbpf_log::clear();
     let open = ProbeSkelBuilder::default()
         .open(storage)
-        .map_err(|e| step_err("opening the probe object", &e))?;
-    let mut skel = open
-        .load()
-        .map_err(|e| step_err("loading the probe programs", &e))?;
-    skel.attach()
-        .map_err(|e| step_err(&format!("attaching {PROGRAMS}"), &e))?;
+        .map_err(|e| step_err(ProbeStep::Open, e))?;
+    let mut skel = open.load().map_err(|e| step_err(ProbeStep::Load, e))?;
+    skel.attach().map_err(|e| step_err(ProbeStep::Attach, e))?;
     if let Some(bss) = skel.maps.bss_data.as_deref_mut() {
         bss.watching_since_ns = monotonic_ns();
     }
@@ -164,14 +156,14 @@ fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// A failed start-up step, marked when it failed for lack of privilege (the
+/// A failed libbpf step, marked when it failed for lack of privilege (the
 /// live view then says once what to do).
-fn step_err(step: &str, e: &libbpf_rs::Error) -> ProbeError {
-    let msg = describe(step, e);
-    if is_denied(e) {
-        ProbeError::Denied(msg)
+fn step_err(step: ProbeStep, source: libbpf_rs::Error) -> ProbeError {
+    let why = why(&source);
+    if is_denied(&source) {
+        ProbeError::Denied { step, why, source }
     } else {
-        ProbeError::Bpf(msg)
+        ProbeError::Bpf { step, why, source }
     }
 }
 
@@ -186,14 +178,12 @@ fn read_row(src: &[u64]) -> Vec<u64> {
         .collect()
 }
 
-fn lookup_err(what: &str, e: &libbpf_rs::Error) -> ProbeError {
-    ProbeError::Bpf(describe(&format!("reading {what}"), e))
-}
-
-impl SchedProbes {
-    pub fn start() -> Result<Self, ProbeError> {
+impl<'obj> SchedProbes<'obj> {
+    /// Opens, loads and attaches the probes in `storage`, which the caller
+    /// keeps for as long as it keeps the probes.
+    pub fn start(storage: &'obj mut MaybeUninit<OpenObject>) -> Result<Self, ProbeError> {
         Ok(Self {
-            skel: Owned::new(open_load_attach)?,
+            skel: open_load_attach(storage)?,
         })
     }
 
@@ -211,7 +201,7 @@ impl SchedProbes {
             .maps
             .bss_data
             .as_deref()
-            .ok_or_else(|| ProbeError::Bpf("probe .bss is not mapped".into()))
+            .ok_or(ProbeError::BssNotMapped)
     }
 
     /// Every possible CPU's counters, in CPU order.
@@ -221,18 +211,14 @@ impl SchedProbes {
             .maps
             .cpu_stats
             .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
-            .map_err(|e| lookup_err("the per-CPU counters", &e))?
+            .map_err(|e| step_err(ProbeStep::ReadCpuStats, e))?
             .unwrap_or_default();
         rows.iter()
             .map(|b| {
-                CpuStat::parse(b).ok_or_else(|| {
-                    ProbeError::Bpf(format!(
-                        "a per-CPU counter row is {} bytes, not {}: probe.h and \
-                         sched_probes.rs disagree",
-                        b.len(),
-                        CPU_STAT_WORDS * 8
-                    ))
-                })
+                Ok(CpuStat::from(&read::<cpu_stat>(
+                    "a per-CPU counter row",
+                    b,
+                )?))
             })
             .collect()
     }
@@ -250,11 +236,12 @@ impl SchedProbes {
             .map(|class| {
                 let rows = map
                     .lookup_percpu(&class.to_ne_bytes(), MapFlags::ANY)
-                    .map_err(|e| lookup_err("the per-priority histograms", &e))?
+                    .map_err(|e| step_err(ProbeStep::ReadPrioHists, e))?
                     .unwrap_or_default();
                 let mut h = Histogram::default();
                 for row in &rows {
-                    h.add(&Histogram::from_counts(&words(row)));
+                    let row = read::<hist>("a per-priority histogram row", row)?;
+                    h.add(&Histogram::from_counts(&row.b));
                 }
                 Ok(h)
             })
@@ -287,53 +274,84 @@ impl SchedProbes {
             .links
             .dump_tasks
             .as_ref()
-            .ok_or_else(|| ProbeError::Bpf("the task iterator is not attached".into()))?;
-        let mut iter =
-            Iter::new(link).map_err(|e| ProbeError::Bpf(describe("starting the task walk", &e)))?;
+            .ok_or(ProbeError::NoTaskIterator)?;
+        let mut iter = Iter::new(link).map_err(|e| step_err(ProbeStep::StartTaskWalk, e))?;
         let mut bytes = Vec::new();
-        iter.read_to_end(&mut bytes)
-            .map_err(|e| ProbeError::Bpf(format!("reading the task walk: {e}")))?;
-        // A walk that is not whole records means probe.h and this file
-        // disagree on struct task_rec.
-        if bytes.len() % TASK_REC_SIZE != 0 {
-            return Err(ProbeError::Bpf(format!(
-                "the task walk returned {} bytes, not a multiple of the {TASK_REC_SIZE}-byte \
-                 record: probe.h and sched_probes.rs disagree",
-                bytes.len()
-            )));
-        }
-        Ok(bytes
-            .chunks_exact(TASK_REC_SIZE)
-            .filter_map(TaskRecord::parse)
-            .collect())
+        iter.read_to_end(&mut bytes).map_err(ProbeError::TaskWalk)?;
+        decode_tasks(&bytes)
     }
+}
+
+/// The task walk's output: whole struct task_rec records, back to back.
+fn decode_tasks(bytes: &[u8]) -> Result<Vec<TaskRecord>, ProbeError> {
+    let records = bytes.chunks(size_of::<task_rec>());
+    records
+        .map(|b| Ok(TaskRecord::from(&read::<task_rec>("a task record", b)?)))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::intf::to_bytes;
+
+    /// A task record as the walk delivers it, all zeros but what `fill` sets.
+    fn record(fill: impl FnOnce(&mut task_rec)) -> Vec<u8> {
+        let mut r = read::<task_rec>("a test record", &[0; size_of::<task_rec>()]).unwrap();
+        fill(&mut r);
+        to_bytes(&r)
+    }
 
     #[test]
-    fn task_records_decode_at_their_offsets() {
-        let mut b = vec![0u8; TASK_REC_SIZE];
-        b[0..4].copy_from_slice(&10i32.to_ne_bytes());
-        b[4..8].copy_from_slice(&11i32.to_ne_bytes());
-        b[8..12].copy_from_slice(&120i32.to_ne_bytes());
-        b[12..16].copy_from_slice(&139i32.to_ne_bytes());
-        b[24..32].copy_from_slice(&5u64.to_ne_bytes());
-        b[64..72].copy_from_slice(&9u64.to_ne_bytes());
-        b[72..76].copy_from_slice(b"busy");
-        let r = TaskRecord::parse(&b).unwrap();
+    fn task_records_decode_by_field() {
+        let mut walk = record(|r| {
+            r.tgid = 10;
+            r.pid = 11;
+            r.prio = 120;
+            r.static_prio = 139;
+            r.t.runtime_ns = 5;
+            r.t.involuntary = 9;
+            for (slot, b) in r.comm.iter_mut().zip(b"busy") {
+                *slot = *b as std::ffi::c_char;
+            }
+        });
+        walk.extend(record(|r| r.pid = 12));
+        let tasks = decode_tasks(&walk).unwrap();
+        let r = &tasks[0];
         assert_eq!((r.tgid, r.tid, r.runtime_ns, r.involuntary), (10, 11, 5, 9));
         assert_eq!(r.comm, "busy");
         assert_eq!(r.nice(), Some(19));
-        assert_eq!(TaskRecord::parse(&b[..50]), None);
+        assert_eq!(tasks[1].tid, 12);
+    }
+
+    #[test]
+    fn a_walk_of_partial_records_is_an_error() {
+        let walk = record(|_| ());
+        let err = decode_tasks(&walk[..50]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("a task record is 50 bytes, not the 88 of struct task_rec"),
+            "{err}"
+        );
+    }
+
+    /// The kernel's EACCES for lack of privilege: one line that says to use
+    /// sudo, marked so the live view says it once, with libbpf's error kept.
+    #[test]
+    fn a_denied_step_says_to_use_sudo() {
+        let eacces = std::io::Error::from_raw_os_error(libc::EACCES);
+        let err = step_err(ProbeStep::Load, libbpf_rs::Error::from(eacces));
+        assert!(err.needs_privilege());
+        assert_eq!(
+            err.to_string(),
+            "loading the probe programs: permission denied: loading BPF needs root \
+             (CAP_BPF, CAP_PERFMON and, for schedulers, CAP_SYS_ADMIN); run scxtop with sudo"
+        );
+        assert!(std::error::Error::source(&err).is_some());
     }
 
     #[test]
     fn real_time_tasks_have_no_nice() {
-        let mut b = vec![0u8; TASK_REC_SIZE];
-        b[8..12].copy_from_slice(&50i32.to_ne_bytes());
-        assert_eq!(TaskRecord::parse(&b).unwrap().nice(), None);
+        let r = decode_tasks(&record(|r| r.prio = 50)).unwrap();
+        assert_eq!(r[0].nice(), None);
     }
 }

@@ -42,8 +42,11 @@ pub enum SchedError {
          sched_ext_ops"
     )]
     NotSchedExt { what: String, kinds: String },
-    #[error("{what}: {detail}")]
-    Configure { what: String, detail: String },
+    #[error("{what}: {source}")]
+    Configure {
+        what: String,
+        source: super::loader::ConfigureError,
+    },
     #[error("the verifier rejected {what}{}: {failure}", .failure.prog_label())]
     Verifier {
         what: String,

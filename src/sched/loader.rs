@@ -12,6 +12,8 @@ use libbpf_rs::{
 use super::SchedError;
 use super::btf::{kernel_scx_enums, open_object_vars, section_vars, struct_ops_maps};
 use super::exit_info::{UEI_SIZE, parse_uei};
+use crate::bpf::intf::sched::{band_stats, cpu_ctx, ctl};
+use crate::bpf::intf::{read, to_bytes};
 use crate::bpf::libbpf_log;
 use crate::bpf::libbpf_log::LoadLog;
 use crate::bpf::load_error::last_lines;
@@ -95,8 +97,10 @@ impl Attached {
         let Some(map) = self.object.maps().find(|m| m.name() == "ctl") else {
             return false;
         };
-        let value = u32::from(on).to_ne_bytes();
-        map.update(&0u32.to_ne_bytes(), &value, MapFlags::ANY)
+        let value = ctl {
+            printk_on: u32::from(on),
+        };
+        map.update(&0u32.to_ne_bytes(), &to_bytes(&value), MapFlags::ANY)
             .is_ok()
     }
 
@@ -114,32 +118,35 @@ impl Attached {
         (0..nr_cpus as u32)
             .map(|cpu| {
                 let v = map.lookup(&cpu.to_ne_bytes(), MapFlags::ANY).ok()??;
-                // struct cpu_ctx { u64 depth_max_live; u64 depth; u64 depth_max; ... }
-                let word = |i: usize| -> Option<u64> {
-                    Some(u64::from_ne_bytes(
-                        v.get(i * 8..i * 8 + 8)?.try_into().ok()?,
-                    ))
-                };
-                Some((word(1)?, word(2)?))
+                let c = read::<cpu_ctx>("a cpu_ctx value", &v).ok()?;
+                Some((c.depth, c.depth_max))
             })
             .collect()
     }
 
-    /// Per-band counters of the built-in scheduler, summed over CPUs:
-    /// [enqueued, dispatched, wait_ns, rescued, preempt_kicks] per band.
-    pub fn band_stats(&self) -> Option<Vec<[u64; 5]>> {
+    /// Per-band counters of the built-in scheduler, summed over CPUs, in
+    /// `enum band` order.
+    pub fn band_stats(&self) -> Option<Vec<band_stats>> {
         let map = self.object.maps().find(|m| m.name() == "band_stats")?;
         (0..map.max_entries())
             .map(|band| {
                 let per_cpu = map
                     .lookup_percpu(&band.to_ne_bytes(), MapFlags::ANY)
                     .ok()??;
-                let mut sum = [0u64; 5];
+                let mut sum = band_stats {
+                    enqueued: 0,
+                    dispatched: 0,
+                    wait_ns: 0,
+                    rescued: 0,
+                    preempt_kicks: 0,
+                };
                 for v in per_cpu {
-                    for (i, slot) in sum.iter_mut().enumerate() {
-                        let bytes = v.get(i * 8..i * 8 + 8)?;
-                        *slot += u64::from_ne_bytes(bytes.try_into().ok()?);
-                    }
+                    let s = read::<band_stats>("a band_stats value", &v).ok()?;
+                    sum.enqueued += s.enqueued;
+                    sum.dispatched += s.dispatched;
+                    sum.wait_ns += s.wait_ns;
+                    sum.rescued += s.rescued;
+                    sum.preempt_kicks += s.preempt_kicks;
                 }
                 Some(sum)
             })
@@ -199,9 +206,9 @@ pub fn load_image(
 
     fill_kernel_enums(&mut open);
     if *source == SchedSource::BuiltIn {
-        configure_built_in(&mut open, options).map_err(|detail| SchedError::Configure {
+        configure_built_in(&mut open, options).map_err(|source| SchedError::Configure {
             what: what.clone(),
-            detail,
+            source,
         })?;
     }
 
@@ -307,15 +314,27 @@ fn fill_kernel_enums(open: &mut OpenObject) {
     let _ = scx_utils::compat::set_lib_features(open);
 }
 
-fn configure_built_in(open: &mut OpenObject, options: &BuiltInOptions) -> Result<(), String> {
-    let nr_cpus = libbpf_rs::num_possible_cpus().map_err(|e| format!("counting CPUs: {e}"))?;
+/// Why the built-in scheduler's settings could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigureError {
+    #[error("counting CPUs: {0}")]
+    CountCpus(#[source] libbpf_rs::Error),
+    #[error("built-in scheduler lacks the setting {0}: rebuild scxtop")]
+    MissingSetting(&'static str),
+}
+
+fn configure_built_in(
+    open: &mut OpenObject,
+    options: &BuiltInOptions,
+) -> Result<(), ConfigureError> {
+    let nr_cpus = libbpf_rs::num_possible_cpus().map_err(ConfigureError::CountCpus)?;
     let starve_ns = u64::try_from(options.starve.as_nanos()).unwrap_or(u64::MAX);
     let vars = open_object_vars(open, ".rodata");
-    let offset_of = |name: &str| -> Result<usize, String> {
+    let offset_of = |name: &'static str| -> Result<usize, ConfigureError> {
         vars.iter()
             .find(|v| v.name == name)
             .map(|v| v.offset)
-            .ok_or_else(|| format!("built-in scheduler lacks the setting {name}"))
+            .ok_or(ConfigureError::MissingSetting(name))
     };
     let writes = vec![
         (

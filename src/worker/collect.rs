@@ -1,6 +1,7 @@
 //! One refresh: the probes' half from the collector, the scheduler's half
 //! from the engine and, while the built-in scheduler runs, its maps.
 
+use crate::bpf::intf::sched as bpf;
 use crate::probe::collector::Collector;
 use crate::sched::Engine;
 use crate::sched::loader::Attached;
@@ -8,7 +9,22 @@ use crate::snapshot::{
     Band, BandStats, Measure, QUEUE_DEPTH_NOT_OURS, SchedSource, Snapshot, Unavailable, cpu_row,
 };
 
-pub fn snapshot(t: f64, engine: &Engine, collector: &mut Collector) -> Snapshot {
+// Band::ALL is in the scheduler's `enum band` order (the band_stats keys);
+// the build fails when sched.h says otherwise.
+const _: () = {
+    assert!(bpf::NR_BANDS as usize == Band::ALL.len());
+    assert!(matches!(
+        Band::ALL[bpf::band_BAND_HIGH as usize],
+        Band::High
+    ));
+    assert!(matches!(
+        Band::ALL[bpf::band_BAND_NORMAL as usize],
+        Band::Normal
+    ));
+    assert!(matches!(Band::ALL[bpf::band_BAND_LOW as usize], Band::Low));
+};
+
+pub fn snapshot(t: f64, engine: &Engine, collector: &mut Collector<'_>) -> Snapshot {
     let attached = engine.attached();
     let ours = attached.is_some_and(|a| a.source == SchedSource::BuiltIn);
     let mut probe = collector.collect(ours);
@@ -31,11 +47,11 @@ pub fn snapshot(t: f64, engine: &Engine, collector: &mut Collector) -> Snapshot 
         .zip(Band::ALL)
         .map(|(s, band)| BandStats {
             band,
-            enqueued: s[0],
-            dispatched: s[1],
-            wait_ns: s[2],
-            rescued: s[3],
-            preempt_kicks: s[4],
+            enqueued: s.enqueued,
+            dispatched: s.dispatched,
+            wait_ns: s.wait_ns,
+            rescued: s.rescued,
+            preempt_kicks: s.preempt_kicks,
         })
         .collect();
     Snapshot {

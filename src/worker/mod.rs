@@ -7,6 +7,7 @@
 mod collect;
 mod command;
 
+use std::mem::MaybeUninit;
 use std::sync::mpsc as std_mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -100,7 +101,10 @@ fn run(
     reports: &mpsc::Sender<Report>,
 ) {
     let mut engine = Engine::new(opts.source, opts.builtin, opts.roots);
-    let mut collector = Collector::start(&opts.collector);
+    // The probes' BPF object lives here, on this thread's stack, for as long
+    // as the collector does.
+    let mut probe_storage = MaybeUninit::uninit();
+    let mut collector = Collector::start(&opts.collector, &mut probe_storage);
     let send = |r: Report| reports.blocking_send(r).is_ok();
     if opts.attach_at_start
         && !send(Report::Done(command::apply(
