@@ -13,8 +13,9 @@
 // longer than starve_ns, so high-priority hogs never trip the watchdog.
 //
 // Userspace reads: per-CPU queue depth (current, and max since the last read,
-// via the read_depths syscall program), per-band counters, per-task band and
-// wait (task storage, looked up by pidfd), and the exit info (UEI).
+// via the read_depths syscall program), per-band counters and the exit info
+// (UEI). Per task it keeps only what scheduling needs: per-task figures come
+// from scxtop's probes, which work the same under any scheduler.
 
 #include <scx/common.bpf.h>
 
@@ -85,10 +86,6 @@ struct {
 struct task_ctx {
 	u64 enq_ns;		/* 0 while not waiting */
 	u64 run_start_ns;
-	u64 runtime_ns;
-	u64 wait_total_ns;
-	u64 wait_max_ns;
-	u64 runs;
 	u32 band;
 	u32 rescued;		/* served by the starvation guard: short slice */
 };
@@ -461,10 +458,6 @@ void BPF_STRUCT_OPS(prio_running, struct task_struct *p)
 			tctx->rescued = 0;
 		}
 		tctx->run_start_ns = now;
-		tctx->wait_total_ns += wait;
-		if (wait > tctx->wait_max_ns)
-			tctx->wait_max_ns = wait;
-		tctx->runs++;
 	}
 	if (cctx) {
 		cctx->running_band = band;
@@ -504,7 +497,6 @@ void BPF_STRUCT_OPS(prio_stopping, struct task_struct *p, bool runnable)
 	if (!start || now <= start)
 		return;
 	ran = now - start;
-	tctx->runtime_ns += ran;
 	p->scx.dsq_vtime += ran * 100 / p->scx.weight;
 	band = tctx->band;
 	if (band < NR_BANDS && vtime_before(vtime_now[band], p->scx.dsq_vtime))
