@@ -13,10 +13,11 @@
 // longer than starve_ns, so high-priority hogs never trip the watchdog.
 //
 // Userspace reads: per-CPU queue depth (current, and max since the last read,
-// via the read_depths syscall program), per-band counters, per-task band and
-// wait (task storage, looked up by pidfd), and the exit info (UEI).
-// The map values userspace reads are declared in sched.h, which build.rs
-// also turns into Rust.
+// via the read_depths syscall program), per-band counters and the exit info
+// (UEI). Per task it keeps only what scheduling needs: per-task figures come
+// from scxtop's probes, which work the same under any scheduler. The map
+// values userspace reads are declared in sched.h, which build.rs also turns
+// into Rust.
 
 #include <scx/common.bpf.h>
 
@@ -61,12 +62,7 @@ struct {
 struct task_ctx {
 	u64 enq_ns;		/* 0 while not waiting */
 	u64 run_start_ns;
-	u64 runtime_ns;
-	u64 wait_total_ns;
-	u64 wait_max_ns;
-	u64 runs;
 	u32 band;
-	u32 rescued;		/* served by the starvation guard: short slice */
 };
 
 struct {
@@ -314,23 +310,41 @@ static struct task_struct *dsq_head(u64 dsq)
 	return head;
 }
 
-/* How long the head of @dsq has been waiting, 0 if empty. Marks it so that
- * running() gives it a short slice when it is served as a rescue. */
-static u64 head_wait(u64 dsq, u64 now, bool mark)
+/*
+ * Serve the first task of @dsq that may run on @cpu if it has waited longer
+ * than starve_ns, with a short slice; *waited is how long it waited.
+ *
+ * The short slice travels with the move (scx_bpf_dsq_move_set_slice) instead
+ * of as a mark on the task for running() to act on. A mark set before the
+ * move was wrong whenever the move took another task or none:
+ * scx_bpf_dsq_move_to_local() takes whichever queued task it finds first
+ * that may run here, and another CPU can take the marked one meanwhile, so
+ * the mark stayed on a task nobody rescued and cut a later ordinary slice
+ * short. scx_bpf_dsq_move() moves exactly @p, and only while @p is still
+ * queued where this iteration found it, so the slice and the caller's
+ * rescued count belong to the task moved.
+ */
+static bool rescue_from(u64 dsq, s32 cpu, u64 now, u64 *waited)
 {
-	struct task_struct *p = dsq_head(dsq);
-	struct task_ctx *tctx;
-	u64 wait = 0;
+	struct task_struct *p;
 
-	if (!p)
-		return 0;
-	tctx = task_ctx_of(p);
-	if (tctx && tctx->enq_ns && now > tctx->enq_ns) {
-		wait = now - tctx->enq_ns;
-		if (mark && wait > starve_ns)
-			tctx->rescued = 1;
+	bpf_for_each(scx_dsq, p, dsq, 0) {
+		struct task_ctx *tctx;
+
+		/* The kernel ejects a scheduler that moves a task to a local
+		 * DSQ its affinity excludes. An affinity change dequeues the
+		 * task, which makes the move below fail rather than err. */
+		if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			continue;
+		tctx = task_ctx_of(p);
+		if (!tctx || !tctx->enq_ns || now <= tctx->enq_ns ||
+		    now - tctx->enq_ns <= starve_ns)
+			return false;
+		*waited = now - tctx->enq_ns;
+		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, rescue_slice_ns);
+		return scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL, 0);
 	}
-	return wait;
+	return false;
 }
 
 static bool rescue_starved(s32 cpu, u64 now)
@@ -338,13 +352,10 @@ static bool rescue_starved(s32 cpu, u64 now)
 	u32 band;
 
 	for (band = NR_BANDS - 1; band > BAND_HIGH; band--) {
-		u64 dsq = band_dsq(cpu, band);
-		u64 waited = head_wait(dsq, now, true);
 		struct band_stats *st;
+		u64 waited = 0;
 
-		if (waited <= starve_ns)
-			continue;
-		if (!scx_bpf_dsq_move_to_local(dsq, 0))
+		if (!rescue_from(band_dsq(cpu, band), cpu, now, &waited))
 			continue;
 		st = stats_of(band);
 		if (st)
@@ -432,15 +443,7 @@ void BPF_STRUCT_OPS(prio_running, struct task_struct *p)
 			wait = now > tctx->enq_ns ? now - tctx->enq_ns : 0;
 			tctx->enq_ns = 0;
 		}
-		if (tctx->rescued) {
-			p->scx.slice = rescue_slice_ns;
-			tctx->rescued = 0;
-		}
 		tctx->run_start_ns = now;
-		tctx->wait_total_ns += wait;
-		if (wait > tctx->wait_max_ns)
-			tctx->wait_max_ns = wait;
-		tctx->runs++;
 	}
 	if (cctx) {
 		cctx->running_band = band;
@@ -480,7 +483,6 @@ void BPF_STRUCT_OPS(prio_stopping, struct task_struct *p, bool runnable)
 	if (!start || now <= start)
 		return;
 	ran = now - start;
-	tctx->runtime_ns += ran;
 	p->scx.dsq_vtime += ran * 100 / p->scx.weight;
 	band = tctx->band;
 	if (band < NR_BANDS && vtime_before(vtime_now[band], p->scx.dsq_vtime))
