@@ -110,17 +110,13 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
                 None => std::future::pending().await,
             }
         };
+        // Signals and commands before reports: a quit must not wait behind
+        // snapshots.
         tokio::select! {
-            report = reports.recv() => match report {
-                Some(r) => {
-                    if !emit_report(&r, t()) { break }
-                    if matches!(r, Report::Snapshot(_)) {
-                        shown_snapshot = true;
-                        if overdue { break }
-                    }
-                }
-                None => break,
-            },
+            biased;
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => break,
             cmd = commands.recv(), if stdin_open => match cmd {
                 None => stdin_open = false,
                 Some(Ok(Action::Quit)) => break,
@@ -131,14 +127,21 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
                     if !emit(&EventLine { error: Some(&msg), ..EventLine::new(t(), "error") }) { break; }
                 }
             },
+            report = reports.recv() => match report {
+                Some(r) => {
+                    if !emit_report(&r, t()) { break }
+                    if matches!(r, Report::Snapshot(_)) {
+                        shown_snapshot = true;
+                        if overdue { break }
+                    }
+                }
+                None => break,
+            },
             _ = until_deadline => {
                 if shown_snapshot { break }
                 overdue = true;
                 deadline = None;
             }
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
-            _ = sighup.recv() => break,
         }
     }
     // Stop the worker (it detaches our scheduler and removes the tracefs

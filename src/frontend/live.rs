@@ -47,6 +47,35 @@ impl From<Report> for Action {
     }
 }
 
+/// `first` and every report already waiting behind it, as actions in the
+/// order they happened, except that several snapshots become the newest one
+/// carrying all their log lines: a view that fell behind draws the present
+/// once instead of replaying the past, and loses no bpf_printk line.
+fn with_backlog(first: Report, reports: &mut mpsc::Receiver<Report>) -> Vec<Action> {
+    let mut backlog = vec![first];
+    while let Ok(r) = reports.try_recv() {
+        backlog.push(r);
+    }
+    let mut actions = Vec::with_capacity(backlog.len());
+    let mut earlier_lines = Vec::new();
+    let newest = backlog
+        .iter()
+        .rposition(|r| matches!(r, Report::Snapshot(_)));
+    for (i, report) in backlog.into_iter().enumerate() {
+        match report {
+            Report::Snapshot(mut snap) if Some(i) == newest => {
+                earlier_lines.append(&mut snap.probe.log);
+                snap.probe.log = earlier_lines;
+                earlier_lines = Vec::new();
+                actions.push(Action::Snapshot(snap));
+            }
+            Report::Snapshot(mut snap) => earlier_lines.append(&mut snap.probe.log),
+            other => actions.push(Action::from(other)),
+        }
+    }
+    actions
+}
+
 /// Terminal events on a plain thread (crossterm's reads block); it polls so
 /// it can notice `stop` and end with the view.
 fn spawn_event_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
@@ -102,33 +131,46 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
                 None => std::future::pending().await,
             }
         };
-        let action = tokio::select! {
-            report = reports.recv() => match report {
-                Some(r) => Some(Action::from(r)),
-                None => { result = Err(TuiError::WorkerGone); break; }
-            },
-            ev = events.recv() => match ev {
-                Some(Event::Key(key)) => keymap::action_for(key, state.tasks.editing_filter),
-                // A resize redraws at once (the loop draws first thing).
-                Some(_) => None,
-                None => break,
-            },
-            _ = until_deadline => break,
+        // Keys and signals before reports: under load a key must not wait
+        // behind snapshots that piled up while this thread was off the CPU.
+        let actions = tokio::select! {
+            biased;
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
             _ = sighup.recv() => break,
+            ev = events.recv() => match ev {
+                Some(Event::Key(key)) => {
+                    keymap::action_for(key, state.tasks.editing_filter).into_iter().collect()
+                }
+                // A resize redraws at once (the loop draws first thing).
+                Some(_) => Vec::new(),
+                None => break,
+            },
+            report = reports.recv() => match report {
+                Some(r) => with_backlog(r, &mut reports),
+                None => { result = Err(TuiError::WorkerGone); break; }
+            },
+            _ = until_deadline => break,
         };
-        if let Some(action) = action {
+        let mut quit = false;
+        for action in actions {
             match update(&mut state, action) {
                 Effect::None => {}
                 Effect::Worker(req) => {
                     if !worker.send(req) {
                         result = Err(TuiError::WorkerGone);
+                        quit = true;
                         break;
                     }
                 }
-                Effect::Quit => break,
+                Effect::Quit => {
+                    quit = true;
+                    break;
+                }
             }
+        }
+        if quit {
+            break;
         }
     }
     stop.store(true, Ordering::Relaxed);
@@ -138,4 +180,59 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     drop(reports);
     drop(worker);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{LogLine, Outcome, ProbeSnapshot, SchedSource, SchedStatus, Snapshot};
+
+    fn snap(t: f64, lines: &[&str]) -> Report {
+        Report::Snapshot(Box::new(Snapshot {
+            t,
+            sched: SchedStatus {
+                supported: false,
+                unsupported_reason: None,
+                state: None,
+                ops: None,
+                enable_seq: None,
+                attached: false,
+                source: SchedSource::BuiltIn,
+                attached_for_s: None,
+                last_exit: None,
+            },
+            bands: Vec::new(),
+            probe: ProbeSnapshot {
+                log: lines
+                    .iter()
+                    .map(|m| LogLine {
+                        ts: t,
+                        pid: 1,
+                        cpu: 0,
+                        comm: "x".into(),
+                        msg: (*m).into(),
+                    })
+                    .collect(),
+                ..ProbeSnapshot::default()
+            },
+        }))
+    }
+
+    #[test]
+    fn a_backlog_of_snapshots_becomes_the_newest_with_every_log_line() {
+        let (tx, mut rx) = mpsc::channel(8);
+        tx.try_send(Report::Done(Outcome::new("reload", true, "ok".into())))
+            .unwrap();
+        tx.try_send(snap(2.0, &["b"])).unwrap();
+        tx.try_send(snap(3.0, &["c", "d"])).unwrap();
+        let actions = with_backlog(snap(1.0, &["a"]), &mut rx);
+        assert_eq!(actions.len(), 2, "{actions:?}");
+        assert!(matches!(&actions[0], Action::Done(o) if o.action == "reload"));
+        let Action::Snapshot(newest) = &actions[1] else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(newest.t, 3.0);
+        let msgs: Vec<&str> = newest.probe.log.iter().map(|l| l.msg.as_str()).collect();
+        assert_eq!(msgs, ["a", "b", "c", "d"]);
+    }
 }
