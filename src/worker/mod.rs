@@ -100,18 +100,59 @@ fn run(
     requests: &std_mpsc::Receiver<Request>,
     reports: &mpsc::Sender<Report>,
 ) {
-    let mut engine = Engine::new(opts.source, opts.builtin, opts.roots);
+    let WorkerOptions {
+        source,
+        builtin,
+        roots,
+        interval,
+        attach_at_start,
+        collector: collector_opts,
+        started,
+    } = opts;
+    let mut engine = Engine::new(source, builtin, roots);
     // The probes' BPF object lives here, on this thread's stack, for as long
     // as the collector does.
     let mut probe_storage = MaybeUninit::uninit();
-    let mut collector = Collector::start(&opts.collector, &mut probe_storage);
+    let mut collector = Collector::start(&collector_opts, &mut probe_storage);
+    let ticks = Ticks {
+        interval,
+        attach_at_start,
+        started,
+    };
+    serve(&ticks, requests, reports, &mut engine, &mut collector);
+    release(engine, collector);
+}
+
+/// Both halves wait on the kernel as they let go: unregistering a scheduler
+/// moves every task back to the fair class, and removing the tracefs
+/// instance waits for an RCU tasks-trace grace period (about 50 ms here, up
+/// to a second under load). Side by side, quitting takes the longer of the
+/// two rather than their sum.
+fn release(engine: Engine, collector: Collector<'_>) {
+    thread::scope(|s| {
+        s.spawn(move || drop(collector));
+        drop(engine);
+    });
+}
+
+/// How `serve` runs.
+struct Ticks {
+    interval: Duration,
+    attach_at_start: bool,
+    /// Snapshot times count from here.
+    started: Instant,
+}
+
+/// Ticks and requests until the front end goes away.
+fn serve(
+    opts: &Ticks,
+    requests: &std_mpsc::Receiver<Request>,
+    reports: &mpsc::Sender<Report>,
+    engine: &mut Engine,
+    collector: &mut Collector<'_>,
+) {
     let send = |r: Report| reports.blocking_send(r).is_ok();
-    if opts.attach_at_start
-        && !send(Report::Done(command::apply(
-            &mut engine,
-            SchedCommand::Attach,
-        )))
-    {
+    if opts.attach_at_start && !send(Report::Done(command::apply(engine, SchedCommand::Attach))) {
         return;
     }
     let mut interval = opts.interval;
@@ -120,7 +161,7 @@ fn run(
         let wait = next_tick.saturating_duration_since(Instant::now());
         match requests.recv_timeout(wait) {
             Ok(Request::Sched(cmd)) => {
-                if !send(Report::Done(command::apply(&mut engine, cmd))) {
+                if !send(Report::Done(command::apply(engine, cmd))) {
                     return;
                 }
             }
@@ -137,7 +178,7 @@ fn run(
                     return;
                 }
                 let t = opts.started.elapsed().as_secs_f64();
-                let snap = collect::snapshot(t, &engine, &mut collector);
+                let snap = collect::snapshot(t, engine, collector);
                 if !send(Report::Snapshot(Box::new(snap))) {
                     return;
                 }
