@@ -93,11 +93,14 @@ fn check_sleeper(stdout: &str, label: &str) {
         "{label}: sleeper mean wait ours {ours_mean:.0} ns, schedstat {kernel_mean:.0} ns; \
          samples {waits}, timeslices {slices}"
     );
-    // Every wakeup the sleeper measured was a timeslice; a few dozen
-    // already tell a mean within 5% from a broken one.
+    // Nearly every wakeup the sleeper measured was a timeslice; a few dozen
+    // already tell a mean within 5% from a broken one. Not every one: when
+    // the timer fires while the sleeper is inside schedule() but not yet
+    // dequeued, the sleep ends without a switch (seen under load in the VM:
+    // 1,581 wakeups, 1,580 timeslices).
     let wakeups = w["waker"]["samples"].as_f64().unwrap();
     assert!(
-        wakeups >= 20.0 && slices >= wakeups,
+        wakeups >= 20.0 && slices >= wakeups * 0.99,
         "{label}: {wakeups} wakeups, {slices} timeslices: {w}"
     );
     assert!(
