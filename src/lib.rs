@@ -10,6 +10,7 @@
 pub mod app;
 pub mod bpf;
 pub mod frontend;
+pub mod priority;
 pub mod probe;
 pub mod sched;
 pub mod sched_ext;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use scxtop::bpf::libbpf_log;
 use scxtop::frontend::headless::{self, HeadlessOptions};
 use scxtop::frontend::live::{self, TuiOptions};
+use scxtop::priority::Priority;
 use scxtop::probe::collector::CollectorOptions;
 use scxtop::probe::tracefs;
 use scxtop::sched::loader::BuiltInOptions;
@@ -61,6 +62,12 @@ struct Cli {
     /// Show scxtop's own threads in the task table.
     #[arg(long)]
     show_self: bool,
+
+    /// How scxtop's own threads compete for a CPU: `realtime` (the default
+    /// for root) runs them SCHED_FIFO 1, so a saturated machine does not
+    /// stall the view; `normal` leaves them as started.
+    #[arg(long, value_enum, default_value_t = Priority::Auto)]
+    priority: Priority,
 
     /// If a private tracefs instance cannot be made, read bpf_printk lines
     /// from the global trace_pipe (other readers of it then miss them).
@@ -130,6 +137,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         anyhow::bail!("--interval must be more than 0");
     }
 
+    let mut priority = cli.priority.resolve();
+    if let Err(e) = priority.apply_to_this_thread() {
+        eprintln!("scxtop: {e}");
+        priority = Priority::Normal;
+    }
+
     let source = match cli.scheduler {
         Some(path) => SchedSource::File(path),
         None => SchedSource::BuiltIn,
@@ -148,6 +161,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             printk_global_fallback: cli.printk_global_pipe,
         },
         started: Instant::now(),
+        priority,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -12,7 +12,7 @@ use common::live_view::{
     PANE_TITLES, quit_restores_the_terminal, restored, script, scxtop_pid, task_rows,
 };
 use common::tmux::Tmux;
-use common::{poll_until, require_root, scxtop};
+use common::{REALTIME, poll_until, require_root, scxtop, thread_policies};
 
 /// Every pane has numbers. The table lists threads once they have been
 /// switched in under the probes, so on a quiet machine the first frames
@@ -75,6 +75,11 @@ fn every_pane_shows_live_numbers_help_opens_and_q_restores_the_terminal() {
     }
     let pid = scxtop_pid(&t);
     assert!(instance_of(pid), "no tracefs instance while running");
+    // As root the view's threads (event loop, key reader, worker) run
+    // real-time, so a saturated machine does not stall them.
+    let policies = thread_policies(pid);
+    assert!(policies.len() >= 3, "{policies:?}");
+    assert!(policies.iter().all(|(_, p)| *p == REALTIME), "{policies:?}");
     // --no-attach tries no attach, yet the status bar still says why no
     // scheduler can run here.
     if !Path::new("/sys/kernel/sched_ext").exists() {

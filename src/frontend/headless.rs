@@ -11,6 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::app::action::{Action, UnknownCommand};
+use crate::priority::Priority;
 use crate::snapshot::{ExitInfo, Outcome};
 use crate::worker::{Report, Request, Worker, WorkerOptions};
 
@@ -54,9 +55,10 @@ fn emit<T: Serialize>(value: &T) -> bool {
 
 /// Commands arrive on a plain thread: a blocked stdin read must not keep the
 /// runtime from shutting down.
-fn spawn_stdin_reader() -> mpsc::Receiver<Result<Action, UnknownCommand>> {
+fn spawn_stdin_reader(priority: Priority) -> mpsc::Receiver<Result<Action, UnknownCommand>> {
     let (tx, rx) = mpsc::channel(16);
     thread::spawn(move || {
+        priority.apply_quietly();
         for line in io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             let parsed = match Action::parse_command(&line) {
@@ -94,8 +96,9 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    let priority = opts.worker.priority;
     let (worker, mut reports) = Worker::start(opts.worker)?;
-    let mut commands = spawn_stdin_reader();
+    let mut commands = spawn_stdin_reader(priority);
     let mut stdin_open = true;
     let mut deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
     // A run always shows at least one snapshot: under emulation loading the

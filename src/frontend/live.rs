@@ -17,6 +17,7 @@ use crate::app::action::Action;
 use crate::app::keymap;
 use crate::app::state::State;
 use crate::app::update::{Effect, update};
+use crate::priority::Priority;
 use crate::ui::screen;
 use crate::ui::terminal::TerminalGuard;
 use crate::ui::theme::Theme;
@@ -78,9 +79,10 @@ fn with_backlog(first: Report, reports: &mut mpsc::Receiver<Report>) -> Vec<Acti
 
 /// Terminal events on a plain thread (crossterm's reads block); it polls so
 /// it can notice `stop` and end with the view.
-fn spawn_event_reader(stop: Arc<AtomicBool>) -> mpsc::Receiver<Event> {
+fn spawn_event_reader(stop: Arc<AtomicBool>, priority: Priority) -> mpsc::Receiver<Event> {
     let (tx, rx) = mpsc::channel(64);
     thread::spawn(move || {
+        priority.apply_quietly();
         while !stop.load(Ordering::Relaxed) {
             match event::poll(Duration::from_millis(100)) {
                 Ok(true) => match event::read() {
@@ -108,10 +110,11 @@ pub async fn run(opts: TuiOptions) -> Result<(), TuiError> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut state = State::new(opts.worker.interval);
+    let priority = opts.worker.priority;
     let (worker, mut reports) = Worker::start(opts.worker)?;
     let mut guard = TerminalGuard::take()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let mut events = spawn_event_reader(stop.clone());
+    let mut events = spawn_event_reader(stop.clone(), priority);
     let deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
     let mut result = Ok(());
     // Lets the end-to-end test prove a panic restores the terminal first;

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 pub use command::SchedCommand;
 
+use crate::priority::Priority;
 use crate::probe::collector::{Collector, CollectorOptions};
 use crate::sched::Engine;
 use crate::sched::loader::BuiltInOptions;
@@ -49,6 +50,8 @@ pub struct WorkerOptions {
     pub collector: CollectorOptions,
     /// Snapshot times count from here (scxtop's start).
     pub started: Instant,
+    /// Applied to the worker's threads; the front end's too.
+    pub priority: Priority,
 }
 
 /// Handle to the running worker. Dropping it stops the thread and waits for
@@ -108,7 +111,9 @@ fn run(
         attach_at_start,
         collector: collector_opts,
         started,
+        priority,
     } = opts;
+    priority.apply_quietly();
     let mut engine = Engine::new(source, builtin, roots);
     // The probes' BPF object lives here, on this thread's stack, for as long
     // as the collector does.
@@ -120,7 +125,7 @@ fn run(
         started,
     };
     serve(&ticks, requests, reports, &mut engine, &mut collector);
-    release(engine, collector);
+    release(engine, collector, priority);
 }
 
 /// Both halves wait on the kernel as they let go: unregistering a scheduler
@@ -128,9 +133,12 @@ fn run(
 /// instance waits for an RCU tasks-trace grace period (about 50 ms here, up
 /// to a second under load). Side by side, quitting takes the longer of the
 /// two rather than their sum.
-fn release(engine: Engine, collector: Collector<'_>) {
+fn release(engine: Engine, collector: Collector<'_>, priority: Priority) {
     thread::scope(|s| {
-        s.spawn(move || drop(collector));
+        s.spawn(move || {
+            priority.apply_quietly();
+            drop(collector);
+        });
         drop(engine);
     });
 }

@@ -110,3 +110,26 @@ pub fn json_line(stdout: &[u8]) -> serde_json::Value {
     let line = text.lines().last().unwrap_or_default();
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
+
+/// Each thread of a process: its name and scheduling policy as
+/// sched_getscheduler reports it (SCHED_RESET_ON_FORK included).
+pub fn thread_policies(pid: i32) -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let t = t.unwrap();
+        let Ok(tid) = t.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        // SAFETY: sched_getscheduler only reads the thread's policy; a tid
+        // gone meanwhile returns -1.
+        let policy = unsafe { libc::sched_getscheduler(tid) };
+        if policy >= 0 {
+            out.push((comm.trim().to_string(), policy));
+        }
+    }
+    out
+}
+
+/// SCHED_FIFO, reset on fork: how scxtop's threads run as root.
+pub const REALTIME: i32 = libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK;
