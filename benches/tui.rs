@@ -1,13 +1,16 @@
-//! The live view's own cost (root and tmux needed; no VM).
+//! The live view's own cost and responsiveness (root; tmux for `live`; no
+//! VM).
 //!
-//! `cargo bench --bench tui` prints:
-//! - frame build + render of the whole 160x48 screen with 1,000 tasks
+//! `cargo bench --bench tui [-- render|live|keys]` (all by default) prints:
+//! - `render`: frame build + render of the whole 160x48 screen with 10,000 tasks
 //!   (update with a new snapshot, then draw into a buffer): median and p99
 //!   over 500 frames, and the median's ratio to the 2 ms target;
-//! - the real `scxtop` at 4 Hz in a 160x48 tmux pane for 30 s while this
-//!   process keeps 1,000 threads waking every 100 ms: its CPU time from
+//! - `live`: the real `scxtop` at 4 Hz in a 160x48 tmux pane for 30 s while this
+//!   process keeps 10,000 threads waking once a second: its CPU time from
 //!   /proc/PID/schedstat as a share of one core (target 2%) and its peak RSS
-//!   (VmHWM; target 50 MB).
+//!   (VmHWM; target 50 MB);
+//! - `keys`: key → screen, `q` → exit, headless `quit` → exit and the
+//!   headless snapshot gaps, quiet and under load (see `tui/keys.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -28,6 +31,10 @@ use scxtop::ui::theme::Theme;
 
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
+#[path = "tui/keys.rs"]
+mod keys;
+#[path = "tui/vt.rs"]
+mod vt;
 use fixture::FixtureSpec;
 
 fn percentile(v: &mut [f64], q: f64) -> f64 {
@@ -35,9 +42,12 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
+/// Issue 11 §3: the screen and the live view with this many threads.
+const TASKS: usize = 10_000;
+
 fn render_bench() {
     let spec = FixtureSpec {
-        tasks: 1000,
+        tasks: TASKS,
         cpus: 2,
         samples: 100_000,
         log_lines: 20,
@@ -68,7 +78,7 @@ fn render_bench() {
     let median = percentile(&mut times, 0.5);
     let p99 = percentile(&mut times, 0.99);
     println!(
-        "frame build+render 160x48, 1000 tasks: median {median:.3} ms, p99 {p99:.3} ms, median/target(2 ms) = {:.3}",
+        "frame build+render 160x48, {TASKS} tasks: median {median:.3} ms, p99 {p99:.3} ms, median/target(2 ms) = {:.3}",
         median / 2.0
     );
 }
@@ -103,16 +113,18 @@ fn usage(pid: u32) -> (u64, u64) {
 
 fn live_bench() {
     let bin = scxtop();
-    assert!(bin.exists(), "build first: cargo build --release");
     let stop = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..1000)
+    let threads: Vec<_> = (0..TASKS)
         .map(|_| {
             let stop = stop.clone();
-            thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    thread::sleep(Duration::from_millis(100));
-                }
-            })
+            thread::Builder::new()
+                .stack_size(64 << 10)
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        thread::sleep(Duration::from_secs(1));
+                    }
+                })
+                .unwrap()
         })
         .collect();
     let session = format!("scxtop-bench-{}", std::process::id());
@@ -164,12 +176,107 @@ fn live_bench() {
     );
 }
 
+/// The command line: sections (`render`, `live`, `keys`; all when none is
+/// named), `--rounds N` for `keys`, `--vm` to run `keys` in the VM harness on
+/// every kernel series it offers (under the built-in scheduler), and
+/// `--in-guest`, which the bench passes to itself inside the VM.
+struct Args {
+    sections: Vec<String>,
+    rounds: usize,
+    vm: bool,
+    in_guest: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        sections: Vec::new(),
+        rounds: 5,
+        vm: false,
+        in_guest: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--rounds" => {
+                let n = it.next().and_then(|n| n.parse().ok());
+                a.rounds = n.expect("--rounds takes a number, e.g. --rounds 5");
+            }
+            "--vm" => a.vm = true,
+            "--in-guest" => a.in_guest = true,
+            // cargo bench passes --bench.
+            s if s.starts_with('-') => {}
+            s => a.sections.push(s.to_string()),
+        }
+    }
+    a
+}
+
+/// Runs `keys` in the VM on every kernel series the harness offers, this
+/// bench binary and scxtop inside; the guest's table streams to stdout.
+fn keys_in_vm(rounds: usize) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let harness = root.join("tests/vm/run.sh");
+    let me = std::env::current_exe().unwrap();
+    let name = me.file_name().unwrap().to_string_lossy().into_owned();
+    let out = Command::new(&harness)
+        .arg("--list-kernels")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/vm/run.sh --list-kernels failed"
+    );
+    for series in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        println!("keys in the VM, kernel {series}, under the built-in scheduler:");
+        let status = Command::new(&harness)
+            .args(["--kernel", series, "--timeout", "3600", "--mem", "4G"])
+            .env("SCXTOP_BIN", scxtop())
+            .arg("--bin")
+            .arg(&me)
+            .args(["--", &name, "keys", "--in-guest", "--rounds"])
+            .arg(rounds.to_string())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "keys in the VM ({series}) failed: {status}"
+        );
+    }
+}
+
 fn main() {
-    render_bench();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("live view: skipped, needs root (BPF probes)");
+    let args = args();
+    if args.in_guest {
+        keys::bench(PathBuf::from("/usr/local/bin/scxtop"), args.rounds, true);
         return;
     }
-    live_bench();
+    let run =
+        |section: &str| args.sections.is_empty() || args.sections.iter().any(|p| p == section);
+    if run("render") {
+        render_bench();
+    }
+    if !run("live") && !run("keys") {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("live, keys: skipped, need root (BPF probes)");
+        return;
+    }
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet", "--bin", "scxtop"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building scxtop failed");
+    if run("live") {
+        live_bench();
+    }
+    if run("keys") {
+        if args.vm {
+            keys_in_vm(args.rounds);
+        } else {
+            keys::bench(scxtop(), args.rounds, false);
+        }
+    }
 }
