@@ -52,8 +52,8 @@ pub struct WorkerOptions {
 }
 
 /// Handle to the running worker. Dropping it stops the thread and waits for
-/// it, so the scheduler is detached and the tracefs instance removed before
-/// the front end restores the terminal or exits.
+/// it, so the scheduler and the probes are detached before the front end
+/// restores the terminal or exits.
 pub struct Worker {
     requests: Option<std_mpsc::Sender<Request>>,
     thread: Option<JoinHandle<()>>,
@@ -123,11 +123,10 @@ fn run(
     release(engine, collector);
 }
 
-/// Both halves wait on the kernel as they let go: unregistering a scheduler
-/// moves every task back to the fair class, and removing the tracefs
-/// instance waits for an RCU tasks-trace grace period (about 50 ms here, up
-/// to a second under load). Side by side, quitting takes the longer of the
-/// two rather than their sum.
+/// Both halves may wait on the kernel as they let go: unregistering a
+/// scheduler moves every task back to the fair class, and the collector
+/// closes perf events and BPF links. Side by side, quitting takes the longer
+/// of the two rather than their sum.
 fn release(engine: Engine, collector: Collector<'_>) {
     thread::scope(|s| {
         s.spawn(move || drop(collector));
