@@ -8,10 +8,12 @@
 use std::env;
 use std::process::Command;
 
-/// One skeleton per BPF source: (source, skeleton name).
+/// One skeleton per BPF source: (source, skeleton name). Each also leaves
+/// NAME.bpf.o in OUT_DIR, which objects loaded from memory embed.
 const SKELETONS: &[(&str, &str)] = &[
     ("src/bpf/probe.bpf.c", "probe"),
     ("src/bpf/sched.bpf.c", "sched"),
+    ("src/bpf/printk_tail.bpf.c", "printk_tail"),
 ];
 
 /// Headers whose layouts Rust reads, turned into Rust by bindgen (scx_cargo's
@@ -21,6 +23,7 @@ const INTERFACES: &[(&str, &str)] = &[
     ("src/bpf/probe.h", "probe_intf.rs"),
     ("src/bpf/sched.h", "sched_intf.rs"),
     ("src/bpf/uei.h", "uei_intf.rs"),
+    ("src/bpf/printk_tail.h", "printk_tail_intf.rs"),
 ];
 
 /// Objects the tests load (as a user's `--scheduler`, as a printk source) and

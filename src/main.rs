@@ -12,7 +12,6 @@ use scxtop::frontend::headless::{self, HeadlessOptions};
 use scxtop::frontend::live::{self, TuiOptions};
 use scxtop::priority::Priority;
 use scxtop::probe::collector::CollectorOptions;
-use scxtop::probe::tracefs;
 use scxtop::sched::loader::BuiltInOptions;
 use scxtop::sched_ext::sysfs::Roots;
 use scxtop::snapshot::SchedSource;
@@ -69,9 +68,9 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Priority::Auto)]
     priority: Priority,
 
-    /// If a private tracefs instance cannot be made, read bpf_printk lines
-    /// from the global trace_pipe (other readers of it then miss them).
-    #[arg(long)]
+    /// No longer needed, and ignored: the bpf_printk tail reads no
+    /// trace_pipe. Still accepted so existing scripts keep working.
+    #[arg(long, hide = true)]
     printk_global_pipe: bool,
 }
 
@@ -92,19 +91,7 @@ enum Command {
     Workload(workload::WorkloadSpec),
 }
 
-/// A panic must not leave our tracefs instance behind. The scheduler and the
-/// probes are dropped as the panic unwinds (and the kernel drops them with
-/// the process anyway); the instance directory is not, so remove it here.
-fn install_panic_cleanup() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        tracefs::remove_all_registered();
-        default(info);
-    }));
-}
-
 fn main() -> ExitCode {
-    install_panic_cleanup();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
@@ -133,6 +120,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         None => {}
     }
+    if cli.printk_global_pipe {
+        eprintln!(
+            "scxtop: --printk-global-pipe is no longer needed and is ignored: the bpf_printk \
+             tail takes lines from a BPF tracepoint, not from a trace_pipe"
+        );
+    }
     if cli.interval.is_zero() {
         anyhow::bail!("--interval must be more than 0");
     }
@@ -158,7 +151,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         attach_at_start: !cli.no_attach,
         collector: CollectorOptions {
             show_self: cli.show_self,
-            printk_global_fallback: cli.printk_global_pipe,
         },
         started: Instant::now(),
         priority,
@@ -168,7 +160,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .build()
         .context("starting the event loop")?;
     // Both front ends stop the worker before returning, which detaches our
-    // scheduler and removes the tracefs instance.
+    // scheduler and the probes.
     if cli.headless {
         runtime.block_on(headless::run(HeadlessOptions {
             duration: cli.duration,

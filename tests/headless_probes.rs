@@ -1,5 +1,6 @@
-//! Headless snapshots with the probes: the tracefs instance lives exactly as
-//! long as scxtop, and our scheduler's bpf_printk lines reach the log.
+//! Headless snapshots with the probes: the bpf_printk tail's link lives
+//! exactly as long as scxtop (and no tracefs instance is made), and our
+//! scheduler's bpf_printk lines reach the log.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,13 +9,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::bpf_objects::{BpfFd, link_exists, printk_links};
 use common::*;
 
-/// The private tracefs instance exists while scxtop runs and is gone after
-/// SIGTERM (and after SIGINT).
+/// The tail's raw tracepoint link exists while scxtop runs and is gone after
+/// SIGTERM (and after SIGINT); no tracefs instance is made.
 #[test]
-fn tracefs_instance_is_removed_on_sigterm_and_sigint() {
-    if !require_root("tracefs_instance_is_removed_on_sigterm_and_sigint") {
+fn printk_link_is_gone_after_sigterm_and_sigint() {
+    if !require_root("printk_link_is_gone_after_sigterm_and_sigint") {
         return;
     }
     for signal in [libc::SIGTERM, libc::SIGINT] {
@@ -24,27 +26,34 @@ fn tracefs_instance_is_removed_on_sigterm_and_sigint() {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let dir = format!("/sys/kernel/tracing/instances/scxtop-{}", child.id());
-        poll_until(&dir, Duration::from_secs(20), || {
-            Path::new(&dir)
-                .is_dir()
-                .then_some(())
-                .ok_or_else(|| "no such directory".to_string())
-        });
+        let pid = child.id();
+        let link = poll_until(
+            "the bpf_printk link",
+            Duration::from_secs(20),
+            || match printk_links(pid)[..] {
+                [BpfFd::Link { id, .. }] => Ok(id),
+                ref seen => Err(format!("{seen:?}")),
+            },
+        );
+        let dir = format!("/sys/kernel/tracing/instances/scxtop-{pid}");
+        assert!(!Path::new(&dir).exists(), "{dir} was made");
         // SAFETY: signalling our own child by pid.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
         let status = child.wait().unwrap();
         assert!(status.success(), "signal {signal}: {status}");
-        assert!(
-            !Path::new(&dir).exists(),
-            "{dir} left behind after signal {signal}"
-        );
+        poll_until("the link to go", Duration::from_secs(10), || {
+            if link_exists(link) {
+                Err(format!("link {link} after signal {signal}"))
+            } else {
+                Ok(())
+            }
+        });
     }
 }
 
 /// With printk on, the built-in scheduler's starvation rescues show up in the
-/// snapshot's log, parsed, and the instance is gone after quit; on every
-/// kernel the harness offers.
+/// snapshot's log, parsed, through the tail's raw tracepoint link (no
+/// tracefs instance); on every kernel the harness offers.
 #[test]
 fn scheduler_printk_lines_reach_the_log() {
     on_every_kernel(
@@ -58,14 +67,14 @@ scxtop workload --duration 3s --busy 0x2 --busy 19 > /dev/null
 # The tail can trail the load: wait for a snapshot with a rescue line.
 wait_line /tmp/out 'scxtop: rescue'
 say instances_running $(ls /sys/kernel/tracing/instances | grep -c scxtop-)
+say printk_links $(grep -l 'tp_name:.*bpf_trace_printk' /proc/$SCXTOP_PID/fdinfo/* 2>/dev/null | wc -l)
 say snapshots $(count /tmp/out '"sched"')
 stop_scxtop
-say instances_after $(ls /sys/kernel/tracing/instances | grep -c scxtop-)
 cat /tmp/out
 "#,
         |series, run| {
-            assert_eq!(run.get("instances_running"), "1", "{series}: {run}");
-            assert_eq!(run.get("instances_after"), "0", "{series}: {run}");
+            assert_eq!(run.get("instances_running"), "0", "{series}: {run}");
+            assert_eq!(run.get("printk_links"), "1", "{series}: {run}");
             let snaps = run.json_with("log");
             let lines: Vec<serde_json::Value> = snaps
                 .iter()

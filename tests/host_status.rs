@@ -217,6 +217,33 @@ fn headless_duration_ends_the_run() {
     );
 }
 
+/// `--printk-global-pipe` no longer does anything, but scripts that pass it
+/// keep working: one line on stderr says so, and the run is as without it.
+#[test]
+fn the_retired_printk_global_pipe_flag_is_accepted_with_one_line() {
+    let out = run(Command::new(scxtop()).args([
+        "--headless",
+        "--no-attach",
+        "--printk-global-pipe",
+        "--duration",
+        "300ms",
+        "--interval",
+        "200ms",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("--printk-global-pipe"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{stderr}");
+    assert!(notes[0].contains("no longer needed"), "{stderr}");
+    assert!(
+        json_lines(&text(&out.stdout)).iter().any(is_snapshot),
+        "no snapshot"
+    );
+}
+
 /// A --duration shorter than start-up still shows the attach result and one
 /// snapshot (under emulation, loading the scheduler alone can take longer).
 #[test]

@@ -412,7 +412,9 @@ fn refused_probes_get_one_line_on_what_to_do_and_whole_reasons() {
         ),
         Unavailable::denied(
             Measure::PrintkTail,
-            "bpf_printk tail unavailable: tracefs needs root: run scxtop with sudo",
+            "bpf_printk tail unavailable: loading its BPF program: permission denied: loading \
+             BPF needs root (CAP_BPF, CAP_PERFMON and, for schedulers, CAP_SYS_ADMIN); run \
+             scxtop with sudo",
         ),
         Unavailable::denied(
             Measure::Tasks,
@@ -430,10 +432,11 @@ fn refused_probes_get_one_line_on_what_to_do_and_whole_reasons() {
     let all = t.join("\n");
     assert!(all.contains("latency unavailable: BPF probes"), "{all}");
     assert!(!all.contains("no samples yet"), "{all}");
-    // Both reasons end on their advice, inside their panes.
+    // The BPF reasons (tasks, latency, printk) end on their advice, inside
+    // their panes.
     assert_eq!(
         all.matches("CAP_SYS_ADMIN); run scxtop with").count(),
-        2,
+        3,
         "{all}"
     );
     assert!(all.contains("Permission denied)"), "{all}");

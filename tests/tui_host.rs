@@ -8,6 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::bpf_objects::{BpfFd, link_exists, printk_links};
 use common::live_view::{
     PANE_TITLES, quit_restores_the_terminal, restored, script, scxtop_pid, task_rows,
 };
@@ -54,8 +55,26 @@ fn pane_text_from(screen: &str, needle: &str) -> Option<String> {
     Some(in_pane.join(" "))
 }
 
-fn instance_of(pid: i32) -> bool {
-    Path::new(&format!("/sys/kernel/tracing/instances/scxtop-{pid}")).exists()
+/// The id of the bpf_printk tail's link that `pid` holds; no tracefs
+/// instance may exist for it.
+fn printk_link_of(pid: i32) -> u32 {
+    let dir = format!("/sys/kernel/tracing/instances/scxtop-{pid}");
+    assert!(!Path::new(&dir).exists(), "{dir} was made");
+    match printk_links(pid as u32)[..] {
+        [BpfFd::Link { id, .. }] => id,
+        ref seen => panic!("not one bpf_printk link: {seen:?}"),
+    }
+}
+
+/// The kernel frees a link shortly after its last holder exits.
+fn wait_link_gone(link: u32, what: &str) {
+    poll_until(what, Duration::from_secs(10), || {
+        if link_exists(link) {
+            Err(format!("link {link} exists"))
+        } else {
+            Ok(())
+        }
+    });
 }
 
 #[test]
@@ -74,7 +93,7 @@ fn every_pane_shows_live_numbers_help_opens_and_q_restores_the_terminal() {
         assert!(s.contains(pane), "no {pane:?}:\n{s}");
     }
     let pid = scxtop_pid(&t);
-    assert!(instance_of(pid), "no tracefs instance while running");
+    let link = printk_link_of(pid);
     // As root the view's threads (event loop, key reader, worker) run
     // real-time, so a saturated machine does not stall them.
     let policies = thread_policies(pid);
@@ -101,7 +120,7 @@ fn every_pane_shows_live_numbers_help_opens_and_q_restores_the_terminal() {
     });
 
     quit_restores_the_terminal(&t);
-    assert!(!instance_of(pid), "tracefs instance left behind");
+    wait_link_gone(link, "the bpf_printk link to go after q");
 }
 
 #[test]
@@ -114,6 +133,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
         let t = Tmux::start(name, 100, 30, &script("", ""), &[("SCXTOP", &bin)]);
         t.wait_for("a frame", Duration::from_secs(20), frame_with_numbers);
         let pid = scxtop_pid(&t);
+        let link = printk_link_of(pid);
         // SAFETY: signalling a process this test started.
         assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
         let s = t.wait_for("exit", Duration::from_secs(10), |s| {
@@ -121,7 +141,7 @@ fn sigterm_and_sighup_restore_the_terminal() {
         });
         assert!(s.contains("exited 0"), "{name}: {s}");
         assert!(restored(&s), "{name}: raw mode left on:\n{s}");
-        assert!(!instance_of(pid), "{name}: tracefs instance left behind");
+        wait_link_gone(link, &format!("the bpf_printk link to go after {name}"));
     }
 }
 
@@ -187,7 +207,7 @@ fn explains_without_root(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Without root the probes, perf and tracefs are refused: the view still
+/// Without root the probes, perf and the bpf_printk tail are refused: the view still
 /// opens with every pane, says in one line what to do, and each pane says
 /// why it is empty instead of looking idle.
 #[test]

@@ -1,6 +1,7 @@
 //! The layouts BPF shares with userspace, as Rust types bindgen generates
 //! from the C headers at build time (build.rs): `probe` from probe.h, `sched`
-//! from sched.h (the built-in scheduler's map values), `uei` from scx's
+//! from sched.h (the built-in scheduler's map values), `printk_tail` from
+//! printk_tail.h (the bpf_printk tail's ring records), `uei` from scx's
 //! `struct user_exit_info`. A struct is declared once, in C; Rust reads map
 //! values and records into these types by field name.
 //!
@@ -115,6 +116,16 @@ pub mod sched {
         ctl { printk_on }
         cpu_ctx { depth_max_live, depth, depth_max, running_vtime, running_band, pad }
         band_stats { enqueued, dispatched, wait_ns, rescued, preempt_kicks }
+    }
+}
+
+/// printk_tail.h: the bpf_printk tail's ring records.
+pub mod printk_tail {
+    generated!(bindings, "printk_tail_intf.rs");
+    pub use bindings::*;
+
+    shared! {
+        printk_hdr { ts_ns, pid, tgid, cpu, len, comm }
     }
 }
 
@@ -242,6 +253,11 @@ mod tests {
         check::<sched::cpu_ctx>(&btf).unwrap();
         check::<sched::band_stats>(&btf).unwrap();
         check::<uei::user_exit_info>(&btf).unwrap();
+    }
+
+    #[test]
+    fn printk_record_matches_the_compiled_tail() {
+        check::<printk_tail::printk_hdr>(&object_btf("printk_tail")).unwrap();
     }
 
     /// A Rust view with two same-sized fields swapped has the right size, so

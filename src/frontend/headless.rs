@@ -147,8 +147,8 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
             }
         }
     }
-    // Stop the worker (it detaches our scheduler and removes the tracefs
-    // instance) while draining reports, so a worker blocked on a full
+    // Stop the worker (it detaches our scheduler and the probes) while
+    // draining reports, so a worker blocked on a full
     // channel can see the stop.
     drop(reports);
     drop(worker);

@@ -24,9 +24,6 @@ use crate::snapshot::{
 pub struct CollectorOptions {
     /// Include scxtop's own threads in the task table.
     pub show_self: bool,
-    /// Read the global trace_pipe (stealing lines from other readers) when
-    /// a private tracefs instance cannot be made.
-    pub printk_global_fallback: bool,
 }
 
 /// `'obj` is the open-object storage the BPF probes live in.
@@ -65,10 +62,7 @@ impl<'obj> Collector<'obj> {
         Self {
             probes: SchedProbes::start(storage),
             perf: CpuCounters::open(),
-            tail: PrintkTail::open(TailOptions {
-                global_fallback: opts.printk_global_fallback,
-                ..TailOptions::default()
-            }),
+            tail: PrintkTail::open(TailOptions::default()),
             prev: None,
             selected: None,
             self_tgid: std::process::id() as i32,

@@ -5,7 +5,6 @@ pub mod collector;
 pub mod perf_counters;
 pub mod printk_tail;
 pub mod sched_probes;
-pub mod tracefs;
 
 use std::fmt;
 

@@ -62,9 +62,9 @@ pub struct ProbeSnapshot {
     pub bpf_ctx_switches_per_s: Option<f64>,
     /// bpf_printk lines that arrived since the previous refresh.
     pub log: Vec<LogLine>,
-    /// Lines the kernel dropped before we read them (cumulative).
+    /// Lines printed while the tail's ring buffer was full (cumulative).
     pub log_lost: u64,
-    /// Where the lines come from (our tracefs instance, or the global pipe).
+    /// Where the lines come from (the tail's raw tracepoint).
     pub log_source: Option<String>,
     /// What could not be measured and why.
     pub unavailable: Vec<Unavailable>,

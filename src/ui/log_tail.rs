@@ -17,13 +17,7 @@ pub fn render(area: Rect, buf: &mut Buffer, state: &State, theme: Theme, focused
     let mut title = vec![Span::styled("bpf_printk", theme.title())];
     if let Some(snap) = &state.snap {
         if let Some(src) = &snap.probe.log_source {
-            // "tracefs instance /sys/.../instances/scxtop-123" reads as its
-            // last component; the global pipe keeps its full name.
-            let short = match src.rsplit_once("/instances/") {
-                Some((_, name)) => format!("instance {name}"),
-                None => src.clone(),
-            };
-            title.push(Span::raw(format!(" · {}", format::printable(&short))));
+            title.push(Span::raw(format!(" · {}", format::printable(src))));
         }
         let lost = snap.probe.log_lost;
         let style = if lost > 0 { theme.error() } else { theme.dim() };

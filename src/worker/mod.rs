@@ -55,8 +55,8 @@ pub struct WorkerOptions {
 }
 
 /// Handle to the running worker. Dropping it stops the thread and waits for
-/// it, so the scheduler is detached and the tracefs instance removed before
-/// the front end restores the terminal or exits.
+/// it, so the scheduler and the probes are detached before the front end
+/// restores the terminal or exits.
 pub struct Worker {
     requests: Option<std_mpsc::Sender<Request>>,
     thread: Option<JoinHandle<()>>,
@@ -125,22 +125,19 @@ fn run(
         started,
     };
     serve(&ticks, requests, reports, &mut engine, &mut collector);
-    release(engine, collector, priority);
+    release(engine, collector);
 }
 
-/// Both halves wait on the kernel as they let go: unregistering a scheduler
-/// moves every task back to the fair class, and removing the tracefs
-/// instance waits for an RCU tasks-trace grace period (about 50 ms here, up
-/// to a second under load). Side by side, quitting takes the longer of the
-/// two rather than their sum.
-fn release(engine: Engine, collector: Collector<'_>, priority: Priority) {
-    thread::scope(|s| {
-        s.spawn(move || {
-            priority.apply_quietly();
-            drop(collector);
-        });
-        drop(engine);
-    });
+/// Lets go on the worker thread itself: a thread started now would begin at
+/// normal priority (reset on fork) and, on a saturated machine, could wait
+/// seconds for its first turn. Neither half waits long any more: the
+/// scheduler's disable work runs on the kernel's real-time helper, and the
+/// collector closes perf events and BPF links, which the kernel frees after
+/// a grace period without making us wait for it. The scheduler goes first,
+/// so the machine is back on fair as soon as possible.
+fn release(engine: Engine, collector: Collector<'_>) {
+    drop(engine);
+    drop(collector);
 }
 
 /// How `serve` runs.

@@ -160,7 +160,7 @@ pub fn snapshot(spec: &FixtureSpec) -> Snapshot {
             bpf_ctx_switches_per_s: Some(total),
             log,
             log_lost: 0,
-            log_source: Some("tracefs instance /sys/kernel/tracing/instances/scxtop-4242".into()),
+            log_source: Some(scxtop::probe::printk_tail::SOURCE.into()),
             unavailable,
         },
     }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bpf_objects;
 pub mod headless;
 pub mod live_view;
 pub mod switches;
