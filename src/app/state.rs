@@ -239,6 +239,21 @@ pub struct State {
     /// The scheduler seen in the last snapshot (ops, enable_seq), to notice
     /// changes made by anyone.
     pub last_sched: Option<(Option<String>, Option<u64>)>,
+    /// The shown task rows (indices into the snapshot's, filtered and
+    /// sorted) and what they were computed from: with 10,000 tasks a sort is
+    /// most of a frame's work, so it is done once per change, not per frame.
+    order: Vec<usize>,
+    order_key: Option<OrderKey>,
+    /// Counts snapshots taken, so the order knows when its rows changed.
+    snap_gen: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct OrderKey {
+    sort: SortKey,
+    descending: bool,
+    filter: String,
+    snap_gen: u64,
 }
 
 impl State {
@@ -275,23 +290,48 @@ impl State {
             load_log_open: false,
             last_kernel_exit: None,
             last_sched: None,
+            order: Vec::new(),
+            order_key: None,
+            snap_gen: 0,
         }
     }
 
-    /// The task rows on screen, filtered and sorted.
-    pub fn visible_tasks(&self) -> Vec<&TaskRow> {
+    /// Puts a new snapshot on screen.
+    pub(crate) fn set_snapshot(&mut self, snap: Box<Snapshot>) {
+        self.snap = Some(snap);
+        self.snap_gen += 1;
+        self.refresh_order();
+    }
+
+    /// Sorts and filters the task rows again if the snapshot, the sort or
+    /// the filter changed since the last time; `update` calls it after
+    /// every action.
+    pub(crate) fn refresh_order(&mut self) {
+        let key = OrderKey {
+            sort: self.tasks.sort,
+            descending: self.tasks.descending,
+            filter: self.tasks.filter.clone(),
+            snap_gen: self.snap_gen,
+        };
+        if self.order_key.as_ref() == Some(&key) {
+            return;
+        }
+        self.order = self.sorted_rows();
+        self.order_key = Some(key);
+    }
+
+    fn sorted_rows(&self) -> Vec<usize> {
         let Some(snap) = &self.snap else {
             return Vec::new();
         };
+        let tasks = &snap.probe.tasks;
         let filter = self.tasks.filter.to_lowercase();
-        let mut rows: Vec<&TaskRow> = snap
-            .probe
-            .tasks
-            .iter()
-            .filter(|t| matches_filter(t, &filter))
+        let mut rows: Vec<usize> = (0..tasks.len())
+            .filter(|&i| matches_filter(&tasks[i], &filter))
             .collect();
         let key = self.tasks.sort;
-        rows.sort_by(|a, b| {
+        rows.sort_by(|&a, &b| {
+            let (a, b) = (&tasks[a], &tasks[b]);
             let ord = compare(a, b, key);
             let ord = if self.tasks.descending {
                 ord.reverse()
@@ -302,6 +342,18 @@ impl State {
             ord.then(a.tid.cmp(&b.tid))
         });
         rows
+    }
+
+    /// The task rows on screen, filtered and sorted (as of the last
+    /// `update`).
+    pub fn visible_tasks(&self) -> Vec<&TaskRow> {
+        let Some(snap) = &self.snap else {
+            return Vec::new();
+        };
+        self.order
+            .iter()
+            .filter_map(|&i| snap.probe.tasks.get(i))
+            .collect()
     }
 
     /// Index of the selected task among `rows`.

@@ -24,6 +24,12 @@ const INTERVAL_STEPS_MS: [u64; 8] = [100, 250, 500, 1000, 2000, 3000, 5000, 1000
 const PAGE: usize = 10;
 
 pub fn update(state: &mut State, action: Action) -> Effect {
+    let effect = apply(state, action);
+    state.refresh_order();
+    effect
+}
+
+fn apply(state: &mut State, action: Action) -> Effect {
     match action {
         Action::Quit => Effect::Quit,
         Action::Sched(cmd) => {
@@ -239,6 +245,7 @@ fn select(state: &mut State, tid: Option<i32>) -> Effect {
 /// After the rows changed: keep the selected task if it is still shown,
 /// else take the row where it was (`old_index`), else the first.
 fn keep_selection_visible(state: &mut State, old_index: Option<usize>) -> Effect {
+    state.refresh_order();
     let rows = state.visible_tasks();
     if state.selected_index(&rows).is_some() {
         return Effect::None;
@@ -380,6 +387,6 @@ fn take_snapshot(state: &mut State, snap: Box<Snapshot>) -> Effect {
         let rows = state.visible_tasks();
         state.selected_index(&rows)
     };
-    state.snap = Some(snap);
+    state.set_snapshot(snap);
     keep_selection_visible(state, old_index)
 }

@@ -3,7 +3,6 @@
 //! the latency distributions. Owns every probe; each one that cannot start is
 //! reported once as unavailable, and the rest keep working.
 
-use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
 use libbpf_rs::OpenObject;
@@ -185,20 +184,21 @@ impl<'obj> Collector<'obj> {
     }
 
     fn task_rows(&self, now: &ProbeReading, bands: bool) -> Vec<TaskRow> {
-        let prev_runtime: HashMap<i32, u64> = self
-            .prev
-            .as_ref()
-            .map(|p| p.tasks.iter().map(|t| (t.tid, t.runtime_ns)).collect())
-            .unwrap_or_default();
+        // Both walks are in tid order: a binary search per task finds its
+        // previous runtime without building a map of 10,000 entries a tick.
+        let prev: &[TaskRecord] = self.prev.as_ref().map_or(&[], |p| &p.tasks);
+        let prev_runtime = |tid: i32| {
+            prev.binary_search_by_key(&tid, |t| t.tid)
+                .ok()
+                .map(|i| prev[i].runtime_ns)
+        };
         let secs = self.elapsed_s(now);
         now.tasks
             .iter()
             .filter(|t| self.show_self || t.tgid != self.self_tgid)
             .map(|t: &TaskRecord| {
-                let share = match (secs, prev_runtime.get(&t.tid)) {
-                    (Some(s), Some(before)) => {
-                        t.runtime_ns.saturating_sub(*before) as f64 / 1e9 / s
-                    }
+                let share = match (secs, prev_runtime(t.tid)) {
+                    (Some(s), Some(before)) => t.runtime_ns.saturating_sub(before) as f64 / 1e9 / s,
                     _ => 0.0,
                 };
                 TaskRow {

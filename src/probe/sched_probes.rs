@@ -102,6 +102,7 @@ pub struct ProbeReading {
     pub task_hist: Histogram,
     pub cpu_switches: Vec<u64>,
     pub cpu_voluntary: Vec<u64>,
+    /// In thread id order.
     pub tasks: Vec<TaskRecord>,
     /// The kernel lacks what latency needs (see LATENCY_UNSUPPORTED).
     pub latency_unsupported: bool,
@@ -278,7 +279,10 @@ impl<'obj> SchedProbes<'obj> {
         let mut iter = Iter::new(link).map_err(|e| step_err(ProbeStep::StartTaskWalk, e))?;
         let mut bytes = Vec::new();
         iter.read_to_end(&mut bytes).map_err(ProbeError::TaskWalk)?;
-        decode_tasks(&bytes)
+        let mut tasks = decode_tasks(&bytes)?;
+        // The walk goes in tid order already, which makes this a check.
+        tasks.sort_unstable_by_key(|t| t.tid);
+        Ok(tasks)
     }
 }
 
