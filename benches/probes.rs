@@ -541,6 +541,11 @@ fn summarize(load: &Load, arms: &[Arm], rounds: &[Round], took: Duration) {
             (Arm::Scxtop, Arm::ScxtopPerf, "--perf-counters in scxtop"),
             (
                 Arm::Probes,
+                Arm::ProbesTracefs,
+                "a printk tracefs instance beside the probes",
+            ),
+            (
+                Arm::Probes,
                 Arm::ScxtopNoTick,
                 "scxtop's process and printk tail",
             ),

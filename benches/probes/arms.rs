@@ -30,6 +30,11 @@ pub enum Arm {
     PerfCounters,
     /// The probes and the perf counters, never read: scxtop's kernel side.
     ProbesPerf,
+    /// A tracefs instance with bpf_trace_printk enabled in it, as scxtop's
+    /// printk tail makes one, never read.
+    Tracefs,
+    /// scxtop's BPF probes and such an instance.
+    ProbesTracefs,
     /// scxtop started but refreshing once an hour: everything it attaches,
     /// none of its per-refresh work.
     ScxtopNoTick,
@@ -63,11 +68,13 @@ END { clear(@qtime); }
 "#;
 
 impl Arm {
-    pub const ALL: [Arm; 9] = [
+    pub const ALL: [Arm; 11] = [
         Arm::Floor,
         Arm::Probes,
         Arm::PerfCounters,
         Arm::ProbesPerf,
+        Arm::Tracefs,
+        Arm::ProbesTracefs,
         Arm::ScxtopNoTick,
         Arm::Scxtop,
         Arm::ScxtopPerf,
@@ -91,6 +98,8 @@ impl Arm {
             Arm::Probes => "probes",
             Arm::PerfCounters => "perfctr",
             Arm::ProbesPerf => "probes+perfctr",
+            Arm::Tracefs => "tracefs",
+            Arm::ProbesTracefs => "probes+tracefs",
             Arm::ScxtopNoTick => "scxtop-notick",
             Arm::Scxtop => "scxtop",
             Arm::ScxtopPerf => "scxtop-perfctr",
@@ -105,6 +114,8 @@ impl Arm {
             Arm::Probes => "scxtop's BPF probes alone",
             Arm::PerfCounters => "scxtop's perf counters alone",
             Arm::ProbesPerf => "BPF probes + perf counters",
+            Arm::Tracefs => "tracefs instance, printk event on",
+            Arm::ProbesTracefs => "BPF probes + tracefs instance",
             Arm::ScxtopNoTick => "scxtop, 1 h refresh (no ticks)",
             Arm::Scxtop => "scxtop --headless --no-attach",
             Arm::ScxtopPerf => "the same, --perf-counters",
@@ -153,6 +164,10 @@ impl Arm {
             Arm::Probes => Running::Probes(probes(storage)?),
             Arm::PerfCounters => Running::PerfCounters(perf_counters()?),
             Arm::ProbesPerf => Running::ProbesPerf(probes(storage)?, perf_counters()?),
+            Arm::Tracefs => Running::Tracefs(PrintkInstance::start()?),
+            Arm::ProbesTracefs => {
+                Running::ProbesTracefs(probes(storage)?, PrintkInstance::start()?)
+            }
             Arm::ScxtopNoTick => Running::Tool(Scxtop::start("1h", &[])?.0),
             Arm::Scxtop | Arm::ScxtopPerf => {
                 let extra: &[&str] = if self == Arm::ScxtopPerf {
@@ -180,6 +195,8 @@ pub enum Running<'a> {
     Probes(SchedProbes<'a>),
     PerfCounters(CpuCounters),
     ProbesPerf(SchedProbes<'a>, CpuCounters),
+    Tracefs(PrintkInstance),
+    ProbesTracefs(SchedProbes<'a>, PrintkInstance),
     Tool(Tool),
 }
 
@@ -213,6 +230,39 @@ fn probes(storage: &mut MaybeUninit<OpenObject>) -> Result<SchedProbes<'_>, Stri
 
 fn perf_counters() -> Result<CpuCounters, String> {
     CpuCounters::open().map_err(|e| format!("perf counters: {e}"))
+}
+
+/// A tracefs instance with the bpf_trace_printk event enabled, as scxtop's
+/// printk tail makes (src/probe/tracefs.rs), here only to measure what it
+/// costs while nothing prints. Dropping it disables the event and removes
+/// the instance. Not named scxtop-*: scxtop removes those of dead pids.
+pub struct PrintkInstance {
+    dir: PathBuf,
+}
+
+impl PrintkInstance {
+    fn start() -> Result<Self, String> {
+        let dir = PathBuf::from(format!(
+            "/sys/kernel/tracing/instances/probes-bench-{}",
+            std::process::id()
+        ));
+        fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let me = Self { dir };
+        let enable = me.enable_file();
+        fs::write(&enable, "1").map_err(|e| format!("{}: {e}", enable.display()))?;
+        Ok(me)
+    }
+
+    fn enable_file(&self) -> PathBuf {
+        self.dir.join("events/bpf_trace/bpf_trace_printk/enable")
+    }
+}
+
+impl Drop for PrintkInstance {
+    fn drop(&mut self) {
+        let _ = fs::write(self.enable_file(), "0");
+        let _ = fs::remove_dir(&self.dir);
+    }
 }
 
 /// A sched_switch program that does nothing, attached by this process.
