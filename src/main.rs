@@ -45,6 +45,13 @@ struct Cli {
     #[arg(long)]
     no_attach: bool,
 
+    /// Also count switches and migrations with perf's per-CPU software
+    /// counters and show those, the BPF probes' counts beside them as a
+    /// cross-check (by default the BPF probes count them alone: perf's
+    /// counters add to the cost of every context switch).
+    #[arg(long)]
+    perf_counters: bool,
+
     /// Attach this sched_ext scheduler object instead of the built-in one
     /// (re-read from disk at every reload).
     #[arg(long, value_name = "PATH.bpf.o")]
@@ -151,6 +158,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         attach_at_start: !cli.no_attach,
         collector: CollectorOptions {
             show_self: cli.show_self,
+            perf_counters: cli.perf_counters,
         },
         started: Instant::now(),
         priority,

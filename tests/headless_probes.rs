@@ -10,7 +10,68 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::bpf_objects::{BpfFd, link_exists, printk_links};
+use common::headless::Headless;
 use common::*;
+
+/// perf_event fds the process holds.
+fn perf_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy() == "anon_inode:[perf_event]")
+        .count()
+}
+
+/// Switch and migration rates come from the BPF probes, and perf's
+/// counters are never opened (they cost more per switch), unless
+/// --perf-counters asks for them: then the rates are perf's and the BPF
+/// count stands beside them. `rate_sources` says which, every time.
+#[test]
+fn rates_come_from_bpf_unless_perf_counters_are_asked_for() {
+    if !require_root("rates_come_from_bpf_unless_perf_counters_are_asked_for") {
+        return;
+    }
+    for (flag, want) in [(None, "bpf"), (Some("--perf-counters"), "perf")] {
+        let mut h = Headless::start(
+            Command::new(scxtop())
+                .args(["--headless", "--no-attach", "--interval", "200ms"])
+                .args(flag),
+        );
+        let snaps = h.wait_count("two snapshots", 2, Duration::from_secs(20), |v| {
+            v.get("sched").is_some()
+        });
+        let fds = perf_fds(h.pid());
+        assert!(h.quit(Duration::from_secs(20)).success());
+        let s = &snaps[1];
+        let sources = &s["rate_sources"];
+        assert_eq!(sources["ctx_switches_per_s"], want, "{flag:?}: {s}");
+        assert_eq!(sources["migrations_per_s"], want, "{flag:?}: {s}");
+        for bpf in [
+            "bpf_ctx_switches_per_s",
+            "voluntary_per_s",
+            "involuntary_per_s",
+        ] {
+            assert_eq!(sources[bpf], "bpf", "{flag:?}: {s}");
+        }
+        assert!(s["ctx_switches_per_s"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["migrations_per_s"].as_f64().is_some(), "{s}");
+        for row in s["cpus"].as_array().unwrap() {
+            for key in [
+                "ctx_switches_per_s",
+                "migrations_per_s",
+                "bpf_switches_per_s",
+            ] {
+                assert!(row[key].as_f64().is_some(), "{flag:?}: no {key} in {row}");
+            }
+        }
+        if flag.is_none() {
+            assert_eq!(s["ctx_switches_per_s"], s["bpf_ctx_switches_per_s"], "{s}");
+            assert_eq!(fds, 0, "perf counters opened without --perf-counters");
+        } else {
+            assert!(fds > 0, "--perf-counters opened no perf counter");
+        }
+    }
+}
 
 /// The tail's raw tracepoint link exists while scxtop runs and is gone after
 /// SIGTERM (and after SIGINT); no tracefs instance is made.

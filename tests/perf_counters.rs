@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use scxtop::probe::perf_counters::{CpuCounters, online_cpus};
+use scxtop::probe::sched_probes::SchedProbes;
 
 /// The tests measure the whole machine, so one test's load (or fds) must not
 /// land in another's window.
@@ -250,4 +251,129 @@ fn a_cpu_that_cannot_open_is_unavailable_not_fatal() {
     // No usable CPU at all is the one hard failure.
     assert!(CpuCounters::open_cpus(&[4096]).is_err());
     assert!(CpuCounters::open_cpus(&[]).is_err());
+}
+
+/// The BPF probes count switches where perf's context-switches counter
+/// does, CPU by CPU: perf's reads bracket the probes' on each CPU, so
+/// perf's count is a ceiling and within 2% under a storm. The voluntary
+/// and involuntary parts (the kernel's split) each hold the ping-pong's own
+/// switches of that kind, as the kernel counted them for its threads.
+#[test]
+fn bpf_switch_counts_match_perf_per_cpu() {
+    if !require_root("bpf_switch_counts_match_perf_per_cpu") {
+        return;
+    }
+    let _serial = serial();
+    let mut storage = std::mem::MaybeUninit::uninit();
+    let probes = SchedProbes::start(&mut storage).unwrap();
+    let mut counters = CpuCounters::open().unwrap();
+
+    counters.sample();
+    let before = probes.cpu_counts().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (_, ours_vol, ours_invol) =
+        ping_pong_split(|trips| trips >= 40_000 || Instant::now() > deadline);
+    let ours = ours_vol + ours_invol;
+    let after = probes.cpu_counts().unwrap();
+    let s = counters.sample();
+
+    let mut bpf_total = 0;
+    for c in &s.cpus {
+        let (b, a) = (before[c.cpu], after[c.cpu]);
+        let bpf = a.switches - b.switches;
+        let voluntary = a.voluntary - b.voluntary;
+        eprintln!(
+            "cpu {}: perf {} switches, BPF {bpf} ({voluntary} voluntary)",
+            c.cpu, c.ctx_switches
+        );
+        assert!(
+            bpf <= c.ctx_switches,
+            "cpu {}: BPF {bpf} > perf {}",
+            c.cpu,
+            c.ctx_switches
+        );
+        assert!(
+            voluntary <= bpf,
+            "cpu {}: {voluntary} voluntary of {bpf}",
+            c.cpu
+        );
+        bpf_total += bpf;
+    }
+    let perf = s.total.ctx_switches;
+    assert!(ours >= 10_000, "the ping-pong switched only {ours} times");
+    assert!(
+        ours <= bpf_total && (perf - bpf_total) as f64 <= 0.02 * perf as f64,
+        "BPF {bpf_total} vs perf {perf} (the ping-pong's own {ours})"
+    );
+    let voluntary: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.voluntary - b.voluntary)
+        .sum();
+    let involuntary = bpf_total - voluntary;
+    eprintln!(
+        "BPF: {voluntary} voluntary, {involuntary} involuntary; the ping-pong's threads: \
+         {ours_vol} voluntary, {ours_invol} involuntary"
+    );
+    assert!(
+        ours_vol <= voluntary && ours_invol <= involuntary,
+        "BPF {voluntary} voluntary / {involuntary} involuntary do not hold the ping-pong's \
+         {ours_vol} / {ours_invol}"
+    );
+}
+
+/// The BPF probes count migrations where perf's cpu-migrations counter
+/// does (set_task_cpu, when the CPU really changes): every forced move, and
+/// perf's count as a ceiling within a few events.
+#[test]
+fn bpf_migration_counts_match_perf() {
+    if !require_root("bpf_migration_counts_match_perf") {
+        return;
+    }
+    let cpus = allowed_cpus();
+    if cpus.len() < 2 {
+        assert!(
+            !in_ci(),
+            "bpf_migration_counts_match_perf: CI must have 2 CPUs"
+        );
+        eprintln!("bpf_migration_counts_match_perf: skipped, needs 2 CPUs, have {cpus:?}");
+        return;
+    }
+    let _serial = serial();
+    let mut storage = std::mem::MaybeUninit::uninit();
+    let probes = SchedProbes::start(&mut storage).unwrap();
+    let mut counters = CpuCounters::open().unwrap();
+    counters.sample();
+    let before = probes.cpu_counts().unwrap();
+    let moves = thread::spawn(move || {
+        let mut moves = 0u64;
+        let mut last = current_cpu();
+        for i in 0..500 {
+            pin_to(cpus[i % 2]);
+            let now = current_cpu();
+            moves += u64::from(now != last);
+            last = now;
+        }
+        moves
+    })
+    .join()
+    .unwrap();
+    let after = probes.cpu_counts().unwrap();
+    let s = counters.sample();
+    let bpf: u64 = after
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a.migrations - b.migrations)
+        .sum();
+    let perf = s.total.migrations;
+    eprintln!("{moves} forced moves: BPF counted {bpf} migrations, perf {perf}");
+    assert!(moves >= 499, "only {moves} moves");
+    assert!(
+        moves <= bpf && bpf <= perf,
+        "BPF {bpf} outside [{moves} moves, {perf} perf]"
+    );
+    assert!(
+        perf - bpf <= perf / 50 + 20,
+        "BPF {bpf} vs perf {perf}: more apart than the reads' skew explains"
+    );
 }

@@ -116,7 +116,8 @@ fn check_sleeper(stdout: &str, label: &str) {
 /// Under a switch storm, the BPF probe's switches/s (summed over CPUs) are
 /// within 2% of perf's software counter over the same windows: every
 /// snapshot whose window the storm filled (at least half the storm's mean
-/// rate, two switches per round trip of the pinned pair).
+/// rate, two switches per round trip of the pinned pair). scxtop runs with
+/// --perf-counters (STORM_SCXTOP), so the snapshot's rates are perf's.
 fn check_switch_rates(stdout: &str, label: &str) {
     let w = workload(stdout);
     let storm_rate =
@@ -125,6 +126,10 @@ fn check_switch_rates(stdout: &str, label: &str) {
     let busy: Vec<(f64, f64)> = snaps
         .iter()
         .filter_map(|s| {
+            assert_eq!(
+                s["rate_sources"]["ctx_switches_per_s"], "perf",
+                "{label}: {s}"
+            );
             Some((
                 s["ctx_switches_per_s"].as_f64()?,
                 s["bpf_ctx_switches_per_s"].as_f64()?,
@@ -147,6 +152,8 @@ fn check_switch_rates(stdout: &str, label: &str) {
 
 const SLEEPER: &str = "--pin 0 --busy -4x2 --waker 4 --duration 3s --linger 2s";
 const STORM: &str = "--pin 0 --pingpong 1 --duration 3s";
+/// perf's counters are the cross-check the storm holds the probes against.
+const STORM_SCXTOP: &str = "--perf-counters";
 /// Unpinned on every CPU: under our scheduler a waiting task is often pulled
 /// to another CPU's run queue, and the kernel folds the part of its wait
 /// spent on the first queue into run_delay at the move. The probe must count
@@ -156,12 +163,12 @@ const MIGRATING_SLEEPER: &str = "--busy 0x4 --waker 0 --duration 3s --linger 2s"
 /// The host scenarios pin their loads and scxtop to CPU 0: one at a time.
 static HOST_CPU0: Mutex<()> = Mutex::new(());
 
-fn on_host(workload_args: &str) -> String {
+fn on_host(scxtop_args: &str, workload_args: &str) -> String {
     let _cpu0 = HOST_CPU0.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let script = scenario(
         &dir.path().display().to_string(),
-        "--no-attach",
+        &format!("--no-attach {scxtop_args}"),
         workload_args,
     );
     let bin_dir = scxtop().parent().unwrap().to_path_buf();
@@ -180,7 +187,7 @@ fn host_sleeper_wait_matches_schedstat() {
     if !require_root("host_sleeper_wait_matches_schedstat") {
         return;
     }
-    check_sleeper(&on_host(SLEEPER), "host");
+    check_sleeper(&on_host("", SLEEPER), "host");
 }
 
 #[test]
@@ -188,7 +195,7 @@ fn host_switch_rate_matches_perf() {
     if !require_root("host_switch_rate_matches_perf") {
         return;
     }
-    check_switch_rates(&on_host(STORM), "host");
+    check_switch_rates(&on_host(STORM_SCXTOP, STORM), "host");
 }
 
 /// In the VM, on every kernel the harness offers: under fair, and under our
@@ -204,7 +211,7 @@ fn vm_probes_match_the_kernel_under_fair_and_ours() {
             let script = format!(
                 "echo @@part\n{}\necho @@part\n{}\necho @@part\n{}",
                 scenario("/tmp", args, SLEEPER),
-                scenario("/tmp", args, STORM),
+                scenario("/tmp", &format!("{args} {STORM_SCXTOP}"), STORM),
                 scenario("/tmp", args, MIGRATING_SLEEPER)
             );
             let run = vm_script(&kernel, &script);

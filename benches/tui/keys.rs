@@ -202,8 +202,8 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         if self.exited_within(Duration::ZERO).is_none() {
-            // SIGTERM first: scxtop then detaches its probes and removes its
-            // tracefs instance as it does for any user.
+            // SIGTERM first: scxtop then lets go of its probes (and its
+            // scheduler) as it does for any user.
             self.signal(libc::SIGTERM);
             if self.exited_within(Duration::from_secs(15)).is_none() {
                 self.signal(libc::SIGKILL);

@@ -12,6 +12,11 @@
 // (sched_info_arrive). No wakeup probes, and one task-storage lookup per
 // switch. The numbers are the kernel's own /proc/PID/schedstat run_delay.
 //
+// The same sched_switch program counts switches (voluntary and not) per
+// CPU, and a sched_migrate_task program counts migrations: perf's per-CPU
+// software counters would count the same, but cost more on every switch
+// (benches/probes.rs measures it), so they are opened only as a cross-check.
+//
 // Everything is aggregated in the kernel: histograms and counters in per-CPU
 // maps (no two CPUs write one cache line, no atomics), per-task totals in
 // task storage dumped by a task iterator. Nothing goes through a ring
@@ -201,6 +206,23 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev,
 		cs->voluntary++;
 	if (next->pid)
 		arrive(next, cs);
+	return 0;
+}
+
+/* perf's cpu-migrations event counts in set_task_cpu, on the CPU running
+ * it, when the task really changes CPU; the tracepoint fires just before
+ * that test, so it is made here too. */
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(on_sched_migrate_task, struct task_struct *p, int dest_cpu)
+{
+	u32 zero = 0;
+	struct cpu_stat *cs;
+
+	if (p->thread_info.cpu == (u32)dest_cpu)
+		return 0;
+	cs = bpf_map_lookup_elem(&cpu_stats, &zero);
+	if (cs)
+		cs->migrations++;
 	return 0;
 }
 

@@ -30,12 +30,15 @@ struct hist {
 	__u64 b[HIST_BUCKETS];
 };
 
-/* One CPU's counters: a per-CPU map value, so no two CPUs share a line. */
+/* One CPU's counters: a per-CPU map value, so no two CPUs share a line.
+ * Switches and migrations are counted where perf's software counters count
+ * them (the switch, and set_task_cpu on the CPU that moves the task), so
+ * perf's per-CPU counters need not be opened: they cost more per switch. */
 struct cpu_stat {
 	__u64 switches;
 	__u64 voluntary;	/* prev went to sleep (the kernel's nvcsw) */
 	__u64 lat_max_ns;
-	__u64 pad;
+	__u64 migrations;	/* tasks this CPU moved to another CPU */
 	struct hist lat;
 };
 

@@ -14,8 +14,8 @@ use super::sched_probes::{
     LATENCY_UNSUPPORTED, PRIO_CLASSES, PRIO_RT, ProbeReading, SchedProbes, TaskRecord,
 };
 use crate::snapshot::{
-    Band, CpuRow, Histogram, LabeledLatency, Latency, LatencyView, Measure, ProbeSnapshot, TaskRow,
-    Unavailable, band_of_nice, cpu_row,
+    Band, CpuRow, Histogram, LabeledLatency, Latency, LatencyView, Measure, ProbeSnapshot,
+    RateSource, TaskRow, Unavailable, band_of_nice, cpu_row,
 };
 
 /// How the collector starts.
@@ -23,12 +23,18 @@ use crate::snapshot::{
 pub struct CollectorOptions {
     /// Include scxtop's own threads in the task table.
     pub show_self: bool,
+    /// Also open perf's per-CPU software counters and take switch and
+    /// migration rates from them, the BPF counts then being their
+    /// cross-check. Off by default: the BPF probes count the same events,
+    /// and perf's counters add to the cost of every context switch.
+    pub perf_counters: bool,
 }
 
 /// `'obj` is the open-object storage the BPF probes live in.
 pub struct Collector<'obj> {
     probes: Result<SchedProbes<'obj>, ProbeError>,
-    perf: Result<CpuCounters, PerfError>,
+    /// Opened when asked for, or when the BPF probes cannot run.
+    perf: Option<Result<CpuCounters, PerfError>>,
     tail: Result<PrintkTail, TailError>,
     prev: Option<ProbeReading>,
     selected: Option<i32>,
@@ -58,11 +64,15 @@ impl<'obj> Collector<'obj> {
     /// Starts every probe; the BPF ones in `storage`, which the caller keeps
     /// for as long as it keeps the collector.
     pub fn start(opts: &CollectorOptions, storage: &'obj mut MaybeUninit<OpenObject>) -> Self {
+        let probes = SchedProbes::start(storage);
+        let perf = (opts.perf_counters || probes.is_err()).then(CpuCounters::open);
+        // The first refresh's rates then cover start -> refresh, as perf's do.
+        let prev = probes.as_ref().ok().and_then(|p| p.read().ok());
         Self {
-            probes: SchedProbes::start(storage),
-            perf: CpuCounters::open(),
+            probes,
+            perf,
             tail: PrintkTail::open(TailOptions::default()),
-            prev: None,
+            prev,
             selected: None,
             self_tgid: std::process::id() as i32,
             show_self: opts.show_self,
@@ -81,10 +91,13 @@ impl<'obj> Collector<'obj> {
     pub fn collect(&mut self, bands: bool) -> ProbeSnapshot {
         let mut snap = ProbeSnapshot::default();
         match &mut self.perf {
-            Ok(perf) => {
+            None => {}
+            Some(Ok(perf)) => {
                 let sample = perf.sample();
                 snap.ctx_switches_per_s = Some(sample.total.ctx_switches_per_s);
                 snap.migrations_per_s = Some(sample.total.migrations_per_s);
+                snap.rate_sources.ctx_switches_per_s = Some(RateSource::Perf);
+                snap.rate_sources.migrations_per_s = Some(RateSource::Perf);
                 snap.cpus = sample
                     .cpus
                     .iter()
@@ -101,7 +114,7 @@ impl<'obj> Collector<'obj> {
                     Unavailable::new(Measure::SwitchRates, format!("cpu {}: {}", u.cpu, u.reason))
                 }));
             }
-            Err(e) => snap.unavailable.push(not_started(
+            Some(Err(e)) => snap.unavailable.push(not_started(
                 Measure::SwitchRates,
                 format!("perf counters: {e}"),
                 e.needs_privilege(),
@@ -155,26 +168,45 @@ impl<'obj> Collector<'obj> {
         }
     }
 
+    /// The BPF counts' rates; they are also the switch and migration rates
+    /// unless perf's counters (asked for, and open) already gave those.
     fn merge_probe_rates(&self, now: &ProbeReading, snap: &mut ProbeSnapshot) {
         let (Some(prev), Some(secs)) = (self.prev.as_ref(), self.elapsed_s(now)) else {
             return;
         };
+        let main = snap.rate_sources.ctx_switches_per_s.is_none();
         let rate = |a: &[u64], b: &[u64], i: usize| {
             a.get(i)
                 .zip(b.get(i))
                 .map(|(x, y)| x.saturating_sub(*y) as f64 / secs)
         };
-        let mut total = 0.0;
+        let (mut total, mut migrations) = (0.0, 0.0);
         for cpu in 0..now.cpu_switches.len() {
             let switches = rate(&now.cpu_switches, &prev.cpu_switches, cpu);
             let voluntary = rate(&now.cpu_voluntary, &prev.cpu_voluntary, cpu);
+            let moved = rate(&now.cpu_migrations, &prev.cpu_migrations, cpu);
             total += switches.unwrap_or(0.0);
+            migrations += moved.unwrap_or(0.0);
             let row = cpu_row(&mut snap.cpus, cpu);
             row.bpf_switches_per_s = switches;
             row.voluntary_per_s = voluntary;
             row.involuntary_per_s = switches.zip(voluntary).map(|(s, v)| (s - v).max(0.0));
+            if main {
+                row.ctx_switches_per_s = switches;
+                row.migrations_per_s = moved;
+            }
         }
+        let sources = &mut snap.rate_sources;
         snap.bpf_ctx_switches_per_s = Some(total);
+        sources.bpf_ctx_switches_per_s = Some(RateSource::Bpf);
+        sources.voluntary_per_s = Some(RateSource::Bpf);
+        sources.involuntary_per_s = Some(RateSource::Bpf);
+        if main {
+            snap.ctx_switches_per_s = Some(total);
+            snap.migrations_per_s = Some(migrations);
+            sources.ctx_switches_per_s = Some(RateSource::Bpf);
+            sources.migrations_per_s = Some(RateSource::Bpf);
+        }
     }
 
     fn elapsed_s(&self, now: &ProbeReading) -> Option<f64> {

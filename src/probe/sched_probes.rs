@@ -33,7 +33,7 @@ const _: () = {
     assert!(intf::probe::HIST_BUCKETS as usize == histogram::BUCKETS);
 };
 
-pub const PROGRAMS: &str = "tp_btf/sched_switch";
+pub const PROGRAMS: &str = "tp_btf/sched_switch and tp_btf/sched_migrate_task";
 
 /// Why latency is missing when the kernel lacks the fields the probe reads;
 /// it starts with LATENCY_UNSUPPORTED_PREFIX, which the latency pane finds.
@@ -102,6 +102,7 @@ pub struct ProbeReading {
     pub task_hist: Histogram,
     pub cpu_switches: Vec<u64>,
     pub cpu_voluntary: Vec<u64>,
+    pub cpu_migrations: Vec<u64>,
     /// In thread id order.
     pub tasks: Vec<TaskRecord>,
     /// The kernel lacks what latency needs (see LATENCY_UNSUPPORTED).
@@ -110,17 +111,30 @@ pub struct ProbeReading {
 
 /// One CPU's counters (struct cpu_stat).
 struct CpuStat {
-    switches: u64,
-    voluntary: u64,
+    counts: CpuCounts,
     lat_max_ns: u64,
     lat: Histogram,
+}
+
+/// One CPU's event counts since attach.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuCounts {
+    pub switches: u64,
+    /// Switches where the task left went to sleep (the kernel's nvcsw);
+    /// the rest were preemptions (nivcsw).
+    pub voluntary: u64,
+    /// Tasks this CPU moved to another CPU (perf's cpu-migrations).
+    pub migrations: u64,
 }
 
 impl From<&cpu_stat> for CpuStat {
     fn from(c: &cpu_stat) -> Self {
         Self {
-            switches: c.switches,
-            voluntary: c.voluntary,
+            counts: CpuCounts {
+                switches: c.switches,
+                voluntary: c.voluntary,
+                migrations: c.migrations,
+            },
             lat_max_ns: c.lat_max_ns,
             lat: Histogram::from_counts(&c.lat.b),
         }
@@ -227,7 +241,13 @@ impl<'obj> SchedProbes<'obj> {
     /// Context switches per CPU since attach (one map read; `scxtop status`
     /// needs nothing else).
     pub fn cpu_switches(&self) -> Result<Vec<u64>, ProbeError> {
-        Ok(self.cpu_stats()?.iter().map(|c| c.switches).collect())
+        Ok(self.cpu_counts()?.iter().map(|c| c.switches).collect())
+    }
+
+    /// Every possible CPU's switch and migration counts since attach, in
+    /// CPU order (one map read).
+    pub fn cpu_counts(&self) -> Result<Vec<CpuCounts>, ProbeError> {
+        Ok(self.cpu_stats()?.iter().map(|c| c.counts).collect())
     }
 
     /// One histogram per priority class, each summed over CPUs.
@@ -257,8 +277,9 @@ impl<'obj> SchedProbes<'obj> {
         let cpus = self.cpu_stats()?;
         Ok(ProbeReading {
             at,
-            cpu_switches: cpus.iter().map(|c| c.switches).collect(),
-            cpu_voluntary: cpus.iter().map(|c| c.voluntary).collect(),
+            cpu_switches: cpus.iter().map(|c| c.counts.switches).collect(),
+            cpu_voluntary: cpus.iter().map(|c| c.counts.voluntary).collect(),
+            cpu_migrations: cpus.iter().map(|c| c.counts.migrations).collect(),
             cpu_max_ns: cpus.iter().map(|c| c.lat_max_ns).collect(),
             cpu_hists: cpus.into_iter().map(|c| c.lat).collect(),
             prio_hists: self.prio_hists()?,

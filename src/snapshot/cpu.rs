@@ -10,13 +10,38 @@ pub struct CpuRow {
     /// From our scheduler's maps; `None` under any other scheduler.
     pub queue_depth: Option<u64>,
     pub queue_depth_max: Option<u64>,
-    /// perf's software counters (all tasks on the CPU).
+    /// All tasks on the CPU; from the BPF probes, or from perf's software
+    /// counters when asked for (`--perf-counters`) or when the probes
+    /// cannot run: `rate_sources` says which.
     pub ctx_switches_per_s: Option<f64>,
     pub migrations_per_s: Option<f64>,
-    /// The BPF sched_switch probe's count, a cross-check of perf's.
+    /// The BPF sched_switch probe's count: with perf's counters, their
+    /// cross-check.
     pub bpf_switches_per_s: Option<f64>,
     pub voluntary_per_s: Option<f64>,
     pub involuntary_per_s: Option<f64>,
+}
+
+/// Where a rate was counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateSource {
+    /// The BPF probes (sched_switch, sched_migrate_task).
+    Bpf,
+    /// perf's per-CPU software counters.
+    Perf,
+}
+
+/// Where each rate field comes from, in the snapshot and in its per-CPU
+/// rows alike; `None` where the field is `null`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RateSources {
+    pub ctx_switches_per_s: Option<RateSource>,
+    pub migrations_per_s: Option<RateSource>,
+    /// Also the rows' `bpf_switches_per_s`.
+    pub bpf_ctx_switches_per_s: Option<RateSource>,
+    pub voluntary_per_s: Option<RateSource>,
+    pub involuntary_per_s: Option<RateSource>,
 }
 
 /// The row of `cpu` in `rows` (kept sorted by CPU), added empty if missing:

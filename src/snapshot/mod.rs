@@ -19,7 +19,7 @@ mod unavailable;
 use serde::Serialize;
 
 pub use band::{Band, BandStats, band_of_nice};
-pub use cpu::{CpuRow, cpu_row};
+pub use cpu::{CpuRow, RateSource, RateSources, cpu_row};
 pub use exit::{ExitInfo, ExitKind, ExitSource};
 pub use histogram::{Histogram, LatencySummary};
 pub use latency::{LabeledLatency, Latency, LatencyView};
@@ -56,10 +56,12 @@ pub struct ProbeSnapshot {
     pub cpus: Vec<CpuRow>,
     pub tasks: Vec<TaskRow>,
     pub latency: LatencyView,
-    /// Summed over CPUs, from perf; `None` when perf is unavailable.
+    /// Summed over CPUs; `None` when no source could count them.
     pub ctx_switches_per_s: Option<f64>,
     pub migrations_per_s: Option<f64>,
     pub bpf_ctx_switches_per_s: Option<f64>,
+    /// Where each of the rates above (and the rows' rates) comes from.
+    pub rate_sources: RateSources,
     /// bpf_printk lines that arrived since the previous refresh.
     pub log: Vec<LogLine>,
     /// Lines printed while the tail's ring buffer was full (cumulative).

@@ -12,7 +12,8 @@ pub enum Measure {
     /// Run-queue latency alone (the probes run, but the kernel cannot time
     /// waits).
     Latency,
-    /// perf's per-CPU switch and migration counters.
+    /// Switch and migration rates from perf's per-CPU counters: asked for
+    /// as a cross-check, or the fallback when the BPF probes cannot run.
     SwitchRates,
     /// The bpf_printk tail.
     PrintkTail,

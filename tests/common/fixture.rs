@@ -7,8 +7,8 @@
 
 use scxtop::snapshot::{
     CpuRow, Histogram, LabeledLatency, Latency, LatencyView, LogLine, Measure, ProbeSnapshot,
-    QUEUE_DEPTH_NOT_OURS, SchedSource, SchedStatus, ScxState, Snapshot, TaskRow, Unavailable,
-    band_of_nice,
+    QUEUE_DEPTH_NOT_OURS, RateSource, RateSources, SchedSource, SchedStatus, ScxState, Snapshot,
+    TaskRow, Unavailable, band_of_nice,
 };
 
 /// What the fixture should contain.
@@ -158,6 +158,13 @@ pub fn snapshot(spec: &FixtureSpec) -> Snapshot {
             ctx_switches_per_s: Some(total),
             migrations_per_s: Some(5.0 * spec.cpus as f64),
             bpf_ctx_switches_per_s: Some(total),
+            rate_sources: RateSources {
+                ctx_switches_per_s: Some(RateSource::Bpf),
+                migrations_per_s: Some(RateSource::Bpf),
+                bpf_ctx_switches_per_s: Some(RateSource::Bpf),
+                voluntary_per_s: Some(RateSource::Bpf),
+                involuntary_per_s: Some(RateSource::Bpf),
+            },
             log,
             log_lost: 0,
             log_source: Some(scxtop::probe::printk_tail::SOURCE.into()),
