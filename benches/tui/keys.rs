@@ -82,13 +82,18 @@ impl Target {
     }
 }
 
-/// The instrument's threads run at nice -20 so that under load their own
-/// wakeup is not what the numbers show.
+/// The instrument's threads (the screen drain, the exit waiters and the
+/// main thread that writes keys) run SCHED_FIFO one above scxtop's own
+/// priority, so that under load their wakeup is not what the numbers show:
+/// nice does not help here, the load shares this process's autogroup (see
+/// src/priority.rs). A failure only leaves the thread as it was.
 fn urgent() {
-    // SAFETY: setpriority on our own thread id; a failure only leaves the
-    // thread at its nice.
+    let param = libc::sched_param {
+        sched_priority: scxtop::priority::RT_PRIORITY + 1,
+    };
+    // SAFETY: pid 0 is the calling thread; param lives across the call.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, -20);
+        libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param);
     }
 }
 
@@ -661,6 +666,7 @@ fn row(metric: &str, cond: &str, m: &Metric, target: f64) {
 /// `attach`: scxtop attaches the built-in scheduler (in the VM) rather than
 /// running with `--no-attach` (the host has no sched_ext).
 pub fn bench(bin: PathBuf, rounds: usize, attach: bool) {
+    urgent();
     let target = Target { bin, attach };
     let mut rng = Rng::seeded();
     let (mut quiet, mut loaded) = (Results::default(), Results::default());
