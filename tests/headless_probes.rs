@@ -13,15 +13,6 @@ use common::bpf_objects::{BpfFd, link_exists, printk_links};
 use common::headless::Headless;
 use common::*;
 
-/// perf_event fds the process holds.
-fn perf_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy() == "anon_inode:[perf_event]")
-        .count()
-}
-
 /// Switch and migration rates come from the BPF probes, and perf's
 /// counters are never opened (they cost more per switch), unless
 /// --perf-counters asks for them: then the rates are perf's and the BPF

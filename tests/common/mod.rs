@@ -134,3 +134,12 @@ pub fn thread_policies(pid: i32) -> Vec<(String, i32)> {
 
 /// SCHED_FIFO, reset on fork: how scxtop's threads run as root.
 pub const REALTIME: i32 = libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK;
+
+/// perf_event fds a process holds.
+pub fn perf_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy() == "anon_inode:[perf_event]")
+        .count()
+}
