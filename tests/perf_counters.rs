@@ -216,7 +216,10 @@ fn dropping_closes_every_fd() {
     let _serial = serial();
     let before = perf_fds(std::process::id());
     let counters = CpuCounters::open().unwrap();
-    assert_eq!(perf_fds(std::process::id()) - before, 2 * counters.cpus().len());
+    assert_eq!(
+        perf_fds(std::process::id()) - before,
+        2 * counters.cpus().len()
+    );
     drop(counters);
     assert_eq!(perf_fds(std::process::id()), before);
 }
