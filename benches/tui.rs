@@ -6,9 +6,10 @@
 //!   (update with a new snapshot, then draw into a buffer): median and p99
 //!   over 500 frames, and the median's ratio to the 2 ms target;
 //! - `live`: the real `scxtop` at 4 Hz in a 160x48 tmux pane for 30 s while this
-//!   process keeps 10,000 threads waking once a second: its CPU time from
-//!   /proc/PID/schedstat as a share of one core (target 2%) and its peak RSS
-//!   (VmHWM; target 50 MB);
+//!   process keeps 10,000 threads, first asleep, then each waking once a
+//!   second (so every task's row changes every 4 refreshes): its CPU time
+//!   from /proc/PID/schedstat as a share of one core (target 2%) and its
+//!   peak RSS (VmHWM; target 50 MB), per round and as the median of rounds;
 //! - `keys`: key → screen, `q` → exit, headless `quit` → exit and the
 //!   headless snapshot gaps, quiet and under load (see `tui/keys.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -111,22 +112,31 @@ fn usage(pid: u32) -> (u64, u64) {
     (total.max(cpu), hwm)
 }
 
-fn live_bench() {
+fn live_bench(rounds: usize) {
+    for wake in [false, true] {
+        let load = if wake { "waking 1/s" } else { "asleep" };
+        let mut shares: Vec<f64> = (0..rounds.max(1)).map(|_| live_round(wake)).collect();
+        if shares.len() > 1 {
+            let max = shares.iter().copied().fold(0.0, f64::max);
+            let min = shares.iter().copied().fold(f64::MAX, f64::min);
+            let median = percentile(&mut shares, 0.5);
+            println!(
+                "live view 4 Hz, 10,000 threads {load}: CPU median {:.2}% of one core over {} rounds \
+                 (min {:.2}, max {:.2}; ratio to the 2% target {:.2})",
+                median * 100.0,
+                shares.len(),
+                min * 100.0,
+                max * 100.0,
+                median / 0.02
+            );
+        }
+    }
+}
+
+/// One 30 s run; returns scxtop's CPU share.
+fn live_round(wake: bool) -> f64 {
     let bin = scxtop();
     let stop = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let stop = stop.clone();
-            thread::Builder::new()
-                .stack_size(64 << 10)
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        thread::sleep(Duration::from_secs(1));
-                    }
-                })
-                .unwrap()
-        })
-        .collect();
     let session = format!("scxtop-bench-{}", std::process::id());
     let status = Command::new("tmux")
         .args(["new-session", "-d", "-s", &session, "-x", "160", "-y", "48"])
@@ -134,6 +144,27 @@ fn live_bench() {
         .status()
         .unwrap();
     assert!(status.success(), "tmux failed");
+    thread::sleep(Duration::from_secs(2));
+    let threads: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let stop = stop.clone();
+            thread::Builder::new()
+                .stack_size(64 << 10)
+                .spawn(move || {
+                    // Once at least, so the probes see it: the table holds
+                    // the tasks that ran since scxtop started.
+                    thread::sleep(Duration::from_millis(10));
+                    while !stop.load(Ordering::Relaxed) {
+                        if wake {
+                            thread::sleep(Duration::from_secs(1));
+                        } else {
+                            thread::park();
+                        }
+                    }
+                })
+                .unwrap()
+        })
+        .collect();
     thread::sleep(Duration::from_secs(3));
     let pane_pid = Command::new("tmux")
         .args(["display-message", "-p", "-t", &session, "#{pane_pid}"])
@@ -164,20 +195,23 @@ fn live_bench() {
         .status();
     stop.store(true, Ordering::Relaxed);
     for t in threads {
+        t.thread().unpark();
         t.join().unwrap();
     }
     let share = (cpu1 - cpu0) as f64 / 1e9 / wall;
     println!(
-        "live view 4 Hz, {tasks} tasks in the table: CPU {:.2}% of one core (target 2%, ratio {:.2}), peak RSS {:.1} MB (target 50 MB, ratio {:.2})",
+        "live view 4 Hz, threads {}, {tasks} tasks in the table: CPU {:.2}% of one core (target 2%, ratio {:.2}), peak RSS {:.1} MB (target 50 MB, ratio {:.2})",
+        if wake { "waking 1/s" } else { "asleep" },
         share * 100.0,
         share / 0.02,
         hwm as f64 / 1024.0,
         hwm as f64 / 1024.0 / 50.0
     );
+    share
 }
 
 /// The command line: sections (`render`, `live`, `keys`; all when none is
-/// named), `--rounds N` for `keys`, `--vm` to run `keys` in the VM harness on
+/// named), `--rounds N` for `keys` and `live`, `--vm` to run `keys` in the VM harness on
 /// every kernel series it offers (under the built-in scheduler), and
 /// `--in-guest`, which the bench passes to itself inside the VM.
 struct Args {
@@ -270,7 +304,7 @@ fn main() {
         .unwrap();
     assert!(status.success(), "building scxtop failed");
     if run("live") {
-        live_bench();
+        live_bench(args.rounds);
     }
     if run("keys") {
         if args.vm {

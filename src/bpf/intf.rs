@@ -101,9 +101,10 @@ pub mod probe {
 
     shared! {
         hist { b }
-        cpu_stat { switches, voluntary, lat_max_ns, migrations, lat }
+        cpu_stat { switches, voluntary, lat_max_ns, migrations, curr_tid, pad, lat }
         task_totals { runtime_ns, wait_total_ns, wait_max_ns, waits, voluntary, involuntary }
         task_rec { tgid, pid, prio, static_prio, policy, last_cpu, t, comm }
+        refresh_args { n }
     }
 }
 

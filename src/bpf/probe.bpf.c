@@ -19,8 +19,11 @@
 //
 // Everything is aggregated in the kernel: histograms and counters in per-CPU
 // maps (no two CPUs write one cache line, no atomics), per-task totals in
-// task storage dumped by a task iterator. Nothing goes through a ring
-// buffer, so nothing can be dropped.
+// task storage. Only tids go through a ring buffer: a task is pushed when it
+// switches in for the first time since userspace last read it, and a
+// refresh reads just those tasks (refresh_tasks) instead of every task in
+// the system (dump_tasks, the full walk). A lost push costs a full walk,
+// never a number.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,6 +31,11 @@
 #include <bpf/bpf_core_read.h>
 
 #include "probe.h"
+
+#define PF_EXITING 0x00000004
+
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+extern void bpf_task_release(struct task_struct *p) __ksym;
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -62,6 +70,24 @@ struct {
 	__type(key, u32);
 	__type(value, struct hist);
 } prio_hists SEC(".maps");
+
+/* Tids whose record changed since the last refresh: each task is pushed
+ * once, when its dirty mark goes up at a switch-in. The refresh then reads
+ * only those tasks (refresh_tasks), and the ones running on a CPU, instead
+ * of walking every task in the system. An exit needs no push of its own:
+ * the task runs do_exit itself, so it was switched in or running. A push
+ * the ring cannot take is counted, and the next refresh walks every task
+ * instead. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, DIRTY_RING_BYTES);
+} dirty_tids SEC(".maps");
+u64 dirty_lost;
+
+/* The refresh's input and output, in the mmapped .bss: userspace writes
+ * tids, runs refresh_tasks, reads records at the same indexes. */
+s32 refresh_tids[REFRESH_MAX];
+struct task_rec refresh_out[REFRESH_MAX];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -137,6 +163,23 @@ static __always_inline void record(u64 delta, struct cpu_stat *cs, struct task_s
 		__sync_fetch_and_add(&task_hist.b[i], 1);
 }
 
+static __always_inline void push_tid(s32 tid)
+{
+	if (bpf_ringbuf_output(&dirty_tids, &tid, sizeof(tid), BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&dirty_lost, 1);
+}
+
+/* After the task's fields are written: a refresh that cleared the mark
+ * before this test sees it up again, one that clears it after reads what
+ * was written. */
+static __always_inline void mark_dirty(struct task_stat *st, s32 tid)
+{
+	if (st->dirty)
+		return;
+	st->dirty = 1;
+	push_tid(tid);
+}
+
 /* `p` is being switched in on this CPU: end its wait, if it had one. */
 static __always_inline void arrive(struct task_struct *p, struct cpu_stat *cs)
 {
@@ -179,8 +222,10 @@ static __always_inline void arrive(struct task_struct *p, struct cpu_stat *cs)
 	if (queued && now > queued)
 		current = now - queued;
 	st->run_delay_seen = run_delay + current;
-	if (!queued)
+	if (!queued) {
+		mark_dirty(st, p->pid);
 		return;
+	}
 
 	delta = earlier + current;
 	st->waits++;
@@ -188,6 +233,7 @@ static __always_inline void arrive(struct task_struct *p, struct cpu_stat *cs)
 	if (delta > st->wait_max_ns)
 		st->wait_max_ns = delta;
 	record(delta, cs, p);
+	mark_dirty(st, p->pid);
 }
 
 SEC("tp_btf/sched_switch")
@@ -200,6 +246,9 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev,
 	if (!cs)
 		return 0;
 	cs->switches++;
+	/* The task on this CPU now: its runtime grows without a switch, so a
+	 * refresh reads it whether or not it is marked. */
+	cs->curr_tid = next->pid;
 	/* The kernel's own split (__schedule): a switch is voluntary when prev
 	 * blocks, involuntary when it is preempted. */
 	if (!preempt && prev_state)
@@ -226,36 +275,86 @@ int BPF_PROG(on_sched_migrate_task, struct task_struct *p, int dest_cpu)
 	return 0;
 }
 
-/* One fixed-size record per task the probes have seen switch in; read by
- * userspace each refresh. Exited tasks are gone from the walk (and their
- * storage freed). Runtime and switch counts are the kernel's, less their
- * values when the task was first seen. */
+/* Fills `rec` from a task the probes have seen switch in; false when they
+ * have not, or it is exiting (its row goes). Runtime and switch counts are
+ * the kernel's, less their values when the task was first seen. The dirty
+ * mark is cleared before the fields are read (see mark_dirty). */
+static __always_inline bool fill_rec(struct task_struct *task, struct task_rec *rec)
+{
+	struct task_stat *st;
+
+	if (task->flags & PF_EXITING)
+		return false;
+	st = bpf_task_storage_get(&task_stats, task, 0, 0);
+	if (!st)
+		return false;
+	__sync_lock_test_and_set(&st->dirty, 0);
+	rec->tgid = task->tgid;
+	rec->pid = task->pid;
+	rec->prio = task->prio;
+	rec->static_prio = task->static_prio;
+	rec->policy = task->policy;
+	rec->last_cpu = st->last_cpu;
+	rec->t.runtime_ns = task->se.sum_exec_runtime - st->base_runtime_ns;
+	rec->t.voluntary = task->nvcsw - st->base_nvcsw;
+	rec->t.involuntary = task->nivcsw - st->base_nivcsw;
+	rec->t.waits = st->waits;
+	rec->t.wait_total_ns = st->wait_total_ns;
+	rec->t.wait_max_ns = st->wait_max_ns;
+	__builtin_memcpy(rec->comm, task->comm, sizeof(rec->comm));
+	return true;
+}
+
+/* One fixed-size record per task the probes have seen switch in: the full
+ * walk, at start, now and then, and when a dirty push was lost. Exited
+ * tasks are gone from the walk (and their storage freed). */
 SEC("iter/task")
 int dump_tasks(struct bpf_iter__task *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
-	struct task_stat *st;
 	struct task_rec rec = {};
 
-	if (!task)
+	if (!task || !fill_rec(task, &rec))
 		return 0;
-	st = bpf_task_storage_get(&task_stats, task, 0, 0);
-	if (!st)
-		return 0;
-	rec.tgid = task->tgid;
-	rec.pid = task->pid;
-	rec.prio = task->prio;
-	rec.static_prio = task->static_prio;
-	rec.policy = task->policy;
-	rec.last_cpu = st->last_cpu;
-	rec.t.runtime_ns = task->se.sum_exec_runtime - st->base_runtime_ns;
-	rec.t.voluntary = task->nvcsw - st->base_nvcsw;
-	rec.t.involuntary = task->nivcsw - st->base_nivcsw;
-	rec.t.waits = st->waits;
-	rec.t.wait_total_ns = st->wait_total_ns;
-	rec.t.wait_max_ns = st->wait_max_ns;
-	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
 	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}
+
+static long refresh_one(u64 i, void *unused)
+{
+	struct task_struct *task;
+	struct task_rec *rec;
+	s32 tid;
+
+	if (i >= REFRESH_MAX)
+		return 1;
+	tid = refresh_tids[i];
+	rec = &refresh_out[i];
+	task = bpf_task_from_pid(tid);
+	if (task) {
+		bool alive = fill_rec(task, rec);
+
+		bpf_task_release(task);
+		if (alive)
+			return 0;
+	}
+	/* Gone: no task has tgid 0 but the idle tasks, which are never read. */
+	rec->tgid = 0;
+	rec->pid = tid;
+	return 0;
+}
+
+/* The incremental refresh: the records of the tasks in refresh_tids[0..n),
+ * into refresh_out, in the same order. Run by userspace (BPF_PROG_TEST_RUN)
+ * with the tids the dirty ring gave it. */
+SEC("syscall")
+int refresh_tasks(struct refresh_args *args)
+{
+	u32 n = args->n;
+
+	if (n > REFRESH_MAX)
+		n = REFRESH_MAX;
+	bpf_loop(n, refresh_one, NULL, 0);
 	return 0;
 }

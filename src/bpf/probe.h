@@ -26,6 +26,12 @@ typedef unsigned long long __u64;
 #define PRIO_RT		40
 #define PRIO_CLASSES	41
 
+/* The dirty ring: 16 bytes a push (header and tid), so 16,384 tasks a
+ * refresh before it overflows into a full walk. */
+#define DIRTY_RING_BYTES	(256 * 1024)
+/* Tasks one run of refresh_tasks reads. */
+#define REFRESH_MAX	4096
+
 struct hist {
 	__u64 b[HIST_BUCKETS];
 };
@@ -39,6 +45,8 @@ struct cpu_stat {
 	__u64 voluntary;	/* prev went to sleep (the kernel's nvcsw) */
 	__u64 lat_max_ns;
 	__u64 migrations;	/* tasks this CPU moved to another CPU */
+	__s32 curr_tid;		/* switched in last: running now (0: idle) */
+	__u32 pad;
 	struct hist lat;
 };
 
@@ -49,6 +57,8 @@ struct task_stat {
 	__u64 run_delay_seen;	/* sched_info.run_delay once its last wait ended */
 	__u32 seen;		/* the base_* fields are set */
 	__u32 last_cpu;
+	__u32 dirty;		/* changed since a refresh read it; tid pushed */
+	__u32 pad;
 	__u64 base_runtime_ns;
 	__u64 base_nvcsw;
 	__u64 base_nivcsw;
@@ -76,6 +86,11 @@ struct task_rec {
 	__u32 last_cpu;
 	struct task_totals t;
 	char comm[16];
+};
+
+/* BPF_PROG_TEST_RUN's context for refresh_tasks. */
+struct refresh_args {
+	__u32 n;
 };
 
 #endif /* __SCXTOP_PROBE_H */

@@ -64,10 +64,10 @@ impl<'obj> Collector<'obj> {
     /// Starts every probe; the BPF ones in `storage`, which the caller keeps
     /// for as long as it keeps the collector.
     pub fn start(opts: &CollectorOptions, storage: &'obj mut MaybeUninit<OpenObject>) -> Self {
-        let probes = SchedProbes::start(storage);
+        let mut probes = SchedProbes::start(storage);
         let perf = (opts.perf_counters || probes.is_err()).then(CpuCounters::open);
         // The first refresh's rates then cover start -> refresh, as perf's do.
-        let prev = probes.as_ref().ok().and_then(|p| p.read().ok());
+        let prev = probes.as_mut().ok().and_then(|p| p.read().ok());
         Self {
             probes,
             perf,
@@ -121,7 +121,7 @@ impl<'obj> Collector<'obj> {
             )),
         }
         self.collect_log(&mut snap);
-        let reading = match &self.probes {
+        let reading = match &mut self.probes {
             Ok(p) => p
                 .read()
                 .map_err(|e| not_started(Measure::Tasks, format!("BPF probes: {e}"), false)),
@@ -216,13 +216,13 @@ impl<'obj> Collector<'obj> {
     }
 
     fn task_rows(&self, now: &ProbeReading, bands: bool) -> Vec<TaskRow> {
-        // Both walks are in tid order: a binary search per task finds its
-        // previous runtime without building a map of 10,000 entries a tick.
+        // Both readings are in tid order: one pass beside this one finds
+        // each task's previous runtime.
         let prev: &[TaskRecord] = self.prev.as_ref().map_or(&[], |p| &p.tasks);
-        let prev_runtime = |tid: i32| {
-            prev.binary_search_by_key(&tid, |t| t.tid)
-                .ok()
-                .map(|i| prev[i].runtime_ns)
+        let mut prev = prev.iter().peekable();
+        let mut prev_runtime = |tid: i32| {
+            while prev.next_if(|p| p.tid < tid).is_some() {}
+            prev.next_if(|p| p.tid == tid).map(|p| p.runtime_ns)
         };
         let secs = self.elapsed_s(now);
         now.tasks

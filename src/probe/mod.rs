@@ -5,6 +5,7 @@ pub mod collector;
 pub mod perf_counters;
 pub mod printk_tail;
 pub mod sched_probes;
+pub mod task_table;
 
 use std::fmt;
 
@@ -19,6 +20,9 @@ pub enum ProbeStep {
     ReadCpuStats,
     ReadPrioHists,
     StartTaskWalk,
+    MapDirtyRing,
+    DrainDirtyRing,
+    RefreshTasks,
 }
 
 impl fmt::Display for ProbeStep {
@@ -30,6 +34,9 @@ impl fmt::Display for ProbeStep {
             Self::ReadCpuStats => "reading the per-CPU counters",
             Self::ReadPrioHists => "reading the per-priority histograms",
             Self::StartTaskWalk => "starting the task walk",
+            Self::MapDirtyRing => "mapping the dirty-task ring",
+            Self::DrainDirtyRing => "draining the dirty-task ring",
+            Self::RefreshTasks => "running refresh_tasks",
         })
     }
 }

@@ -2,16 +2,22 @@
 //! latency histograms per CPU, per priority and for one selected task,
 //! per-CPU switch counts, and per-task totals from the task iterator.
 
+use std::cell::RefCell;
 use std::io::Read;
 use std::mem::{MaybeUninit, size_of};
 use std::ptr;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Iter, MapCore, MapFlags, OpenObject};
+use libbpf_rs::{
+    Iter, MapCore, MapFlags, OpenObject, ProgramInput as Input, RingBuffer, RingBufferBuilder,
+};
 
+use super::task_table::{TaskTable, Update};
 use super::{ProbeError, ProbeStep};
-use crate::bpf::intf::probe::{cpu_stat, hist, task_rec};
+use crate::bpf::intf::probe::{REFRESH_MAX, cpu_stat, hist, refresh_args, task_rec};
 use crate::bpf::intf::{self, read};
 use crate::bpf::libbpf_log;
 use crate::bpf::load_error::{is_denied, why};
@@ -57,7 +63,7 @@ pub struct TaskRecord {
     pub waits: u64,
     pub voluntary: u64,
     pub involuntary: u64,
-    pub comm: String,
+    pub comm: Arc<str>,
 }
 
 impl TaskRecord {
@@ -87,7 +93,7 @@ impl From<&task_rec> for TaskRecord {
             waits: r.t.waits,
             voluntary: r.t.voluntary,
             involuntary: r.t.involuntary,
-            comm: String::from_utf8_lossy(&comm).into_owned(),
+            comm: String::from_utf8_lossy(&comm).into(),
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct ProbeReading {
 /// One CPU's counters (struct cpu_stat).
 struct CpuStat {
     counts: CpuCounts,
+    /// The task running there (0: idle).
+    curr_tid: i32,
     lat_max_ns: u64,
     lat: Histogram,
 }
@@ -135,6 +143,7 @@ impl From<&cpu_stat> for CpuStat {
                 voluntary: c.voluntary,
                 migrations: c.migrations,
             },
+            curr_tid: c.curr_tid,
             lat_max_ns: c.lat_max_ns,
             lat: Histogram::from_counts(&c.lat.b),
         }
@@ -144,6 +153,11 @@ impl From<&cpu_stat> for CpuStat {
 /// The attached probes. Dropping this detaches every program. They live in
 /// the open-object storage their owner keeps for them (`'obj`).
 pub struct SchedProbes<'obj> {
+    /// Before `skel`: fields drop in order, and the ring maps one of its maps.
+    dirty: RingBuffer<'static>,
+    /// What the ring's callback took since the last refresh.
+    pushed: Rc<RefCell<Vec<i32>>>,
+    table: TaskTable,
     skel: ProbeSkel<'obj>,
 }
 
@@ -197,8 +211,28 @@ impl<'obj> SchedProbes<'obj> {
     /// Opens, loads and attaches the probes in `storage`, which the caller
     /// keeps for as long as it keeps the probes.
     pub fn start(storage: &'obj mut MaybeUninit<OpenObject>) -> Result<Self, ProbeError> {
+        let skel = open_load_attach(storage)?;
+        let pushed = Rc::new(RefCell::new(Vec::new()));
+        let dirty = {
+            let sink = pushed.clone();
+            let mut builder = RingBufferBuilder::new();
+            builder
+                .add(&skel.maps.dirty_tids, move |bytes: &[u8]| {
+                    if let Ok(b) = <[u8; 4]>::try_from(bytes) {
+                        sink.borrow_mut().push(i32::from_ne_bytes(b));
+                    }
+                    0
+                })
+                .map_err(|e| step_err(ProbeStep::MapDirtyRing, e))?;
+            builder
+                .build()
+                .map_err(|e| step_err(ProbeStep::MapDirtyRing, e))?
+        };
         Ok(Self {
-            skel: open_load_attach(storage)?,
+            dirty,
+            pushed,
+            table: TaskTable::default(),
+            skel,
         })
     }
 
@@ -269,12 +303,14 @@ impl<'obj> SchedProbes<'obj> {
             .collect()
     }
 
-    pub fn read(&self) -> Result<ProbeReading, ProbeError> {
-        let bss = self.bss()?;
+    pub fn read(&mut self) -> Result<ProbeReading, ProbeError> {
         // Switch counts first, at `at`, so their rates line up with perf's
         // counters read just before; the rest takes longer.
         let at = Instant::now();
         let cpus = self.cpu_stats()?;
+        let curr: Vec<i32> = cpus.iter().map(|c| c.curr_tid).collect();
+        self.refresh_tasks(at, &curr)?;
+        let bss = self.bss()?;
         Ok(ProbeReading {
             at,
             cpu_switches: cpus.iter().map(|c| c.counts.switches).collect(),
@@ -284,13 +320,76 @@ impl<'obj> SchedProbes<'obj> {
             cpu_hists: cpus.into_iter().map(|c| c.lat).collect(),
             prio_hists: self.prio_hists()?,
             task_hist: Histogram::from_counts(&read_row(&bss.task_hist.b)),
-            tasks: self.read_tasks()?,
+            tasks: self.table.rows().to_vec(),
             // SAFETY: a u32 in the live mmapped .bss; see read_row.
             latency_unsupported: unsafe { ptr::read_volatile(&bss.latency_unsupported) } != 0,
         })
     }
 
-    fn read_tasks(&self) -> Result<Vec<TaskRecord>, ProbeError> {
+    /// Brings the task table up to date: the tasks that can have changed,
+    /// or every task when the table says so (see TaskTable).
+    fn refresh_tasks(&mut self, now: Instant, curr: &[i32]) -> Result<(), ProbeError> {
+        let drained = self.dirty.consume();
+        let pushed = std::mem::take(&mut *self.pushed.borrow_mut());
+        drained.map_err(|e| step_err(ProbeStep::DrainDirtyRing, e))?;
+        // SAFETY: a u64 in the live mmapped .bss; see read_row.
+        let lost = unsafe { ptr::read_volatile(&self.bss()?.dirty_lost) };
+        if self.table.needs_full_walk(now, lost) {
+            // The walk clears every mark, so what the ring held is stale.
+            let rows = self.walk_tasks()?;
+            self.table.replace(rows, now, lost, curr);
+            return Ok(());
+        }
+        let tids = self.table.tids_to_read(&pushed, curr);
+        let mut updates = Vec::with_capacity(tids.len());
+        for batch in tids.chunks(REFRESH_MAX as usize) {
+            updates.extend(self.read_batch(batch)?);
+        }
+        self.table.merge(updates);
+        Ok(())
+    }
+
+    /// Runs refresh_tasks on at most REFRESH_MAX tids.
+    fn read_batch(&mut self, tids: &[i32]) -> Result<Vec<Update>, ProbeError> {
+        let bss = self
+            .skel
+            .maps
+            .bss_data
+            .as_deref_mut()
+            .ok_or(ProbeError::BssNotMapped)?;
+        let n = tids.len().min(bss.refresh_tids.len());
+        bss.refresh_tids[..n].copy_from_slice(&tids[..n]);
+        let mut args = crate::bpf::intf::to_bytes(&refresh_args { n: n as u32 });
+        let input = Input {
+            context_in: Some(&mut args),
+            ..Input::default()
+        };
+        self.skel
+            .progs
+            .refresh_tasks
+            .test_run(input)
+            .map_err(|e| step_err(ProbeStep::RefreshTasks, e))?;
+        let out = &self.bss()?.refresh_out[..n];
+        // SAFETY: `out` is n initialised task_rec in the mmapped .bss, which
+        // only refresh_tasks writes, and it has returned; a task_rec is plain
+        // bytes (intf's layout checks), read back through decode_tasks.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(out.as_ptr().cast::<u8>(), std::mem::size_of_val(out))
+        };
+        Ok(decode_tasks(bytes)?
+            .into_iter()
+            .map(|r| {
+                if r.tgid == 0 {
+                    Update::Gone(r.tid)
+                } else {
+                    Update::Alive(r)
+                }
+            })
+            .collect())
+    }
+
+    /// Every task the probes have seen, by the task iterator.
+    fn walk_tasks(&self) -> Result<Vec<TaskRecord>, ProbeError> {
         let link = self
             .skel
             .links
@@ -300,10 +399,7 @@ impl<'obj> SchedProbes<'obj> {
         let mut iter = Iter::new(link).map_err(|e| step_err(ProbeStep::StartTaskWalk, e))?;
         let mut bytes = Vec::new();
         iter.read_to_end(&mut bytes).map_err(ProbeError::TaskWalk)?;
-        let mut tasks = decode_tasks(&bytes)?;
-        // The walk goes in tid order already, which makes this a check.
-        tasks.sort_unstable_by_key(|t| t.tid);
-        Ok(tasks)
+        decode_tasks(&bytes)
     }
 }
 
@@ -344,7 +440,7 @@ mod tests {
         let tasks = decode_tasks(&walk).unwrap();
         let r = &tasks[0];
         assert_eq!((r.tgid, r.tid, r.runtime_ns, r.involuntary), (10, 11, 5, 9));
-        assert_eq!(r.comm, "busy");
+        assert_eq!(&*r.comm, "busy");
         assert_eq!(r.nice(), Some(19));
         assert_eq!(tasks[1].tid, 12);
     }

@@ -1,5 +1,7 @@
 //! The task table's rows: what each task got since the probes first saw it.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::band::Band;
@@ -8,7 +10,8 @@ use super::band::Band;
 pub struct TaskRow {
     pub pid: i32,
     pub tid: i32,
-    pub comm: String,
+    /// Shared with the probes' table: a refresh copies no names.
+    pub comm: Arc<str>,
     /// `None` for real-time and deadline tasks.
     pub nice: Option<i32>,
     pub policy: u32,

@@ -80,7 +80,7 @@ pub fn task(i: usize, ours: bool) -> TaskRow {
     TaskRow {
         pid: 1000 + i as i32,
         tid: 1000 + i as i32,
-        comm: format!("task-{i}"),
+        comm: format!("task-{i}").into(),
         nice: Some(nice),
         policy: 0,
         prio: 120 + nice,
