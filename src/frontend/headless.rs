@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::app::action::{Action, UnknownCommand};
 use crate::priority::Priority;
 use crate::snapshot::{ExitInfo, Outcome};
-use crate::worker::{Report, Request, Worker, WorkerOptions};
+use crate::worker::{Report, Request, Stopper, Worker, WorkerOptions};
 
 pub struct HeadlessOptions {
     pub duration: Option<Duration>,
@@ -55,13 +55,22 @@ fn emit<T: Serialize>(value: &T) -> bool {
 
 /// Commands arrive on a plain thread: a blocked stdin read must not keep the
 /// runtime from shutting down.
-fn spawn_stdin_reader(priority: Priority) -> mpsc::Receiver<Result<Action, UnknownCommand>> {
+fn spawn_stdin_reader(
+    priority: Priority,
+    stopper: Stopper,
+) -> mpsc::Receiver<Result<Action, UnknownCommand>> {
     let (tx, rx) = mpsc::channel(16);
     thread::spawn(move || {
         priority.apply_quietly();
         for line in io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             let parsed = match Action::parse_command(&line) {
+                // The worker starts letting go now, while the main thread
+                // may still be writing a snapshot of 10,000 tasks.
+                Ok(Some(Action::Quit)) => {
+                    stopper.stop();
+                    Ok(Action::Quit)
+                }
                 Ok(Some(a)) => Ok(a),
                 Ok(None) => continue,
                 Err(e) => Err(e),
@@ -98,7 +107,7 @@ pub async fn run(opts: HeadlessOptions) -> io::Result<()> {
     let mut sighup = signal(SignalKind::hangup())?;
     let priority = opts.worker.priority;
     let (worker, mut reports) = Worker::start(opts.worker)?;
-    let mut commands = spawn_stdin_reader(priority);
+    let mut commands = spawn_stdin_reader(priority, worker.stopper());
     let mut stdin_open = true;
     let mut deadline = opts.duration.map(|d| tokio::time::Instant::now() + d);
     // A run always shows at least one snapshot: under emulation loading the

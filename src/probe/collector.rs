@@ -4,6 +4,7 @@
 //! reported once as unavailable, and the rest keep working.
 
 use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use libbpf_rs::OpenObject;
 
@@ -87,8 +88,8 @@ impl<'obj> Collector<'obj> {
     }
 
     /// One refresh. `bands` says whether band labels apply (our scheduler is
-    /// attached).
-    pub fn collect(&mut self, bands: bool) -> ProbeSnapshot {
+    /// attached). `None` when `stop` was set before it was done.
+    pub fn collect(&mut self, bands: bool, stop: &AtomicBool) -> Option<ProbeSnapshot> {
         let mut snap = ProbeSnapshot::default();
         match &mut self.perf {
             None => {}
@@ -121,10 +122,14 @@ impl<'obj> Collector<'obj> {
             )),
         }
         self.collect_log(&mut snap);
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
         let reading = match &mut self.probes {
-            Ok(p) => p
-                .read()
-                .map_err(|e| not_started(Measure::Tasks, format!("BPF probes: {e}"), false)),
+            Ok(p) => match p.read_until(stop) {
+                Err(ProbeError::Stopped) => return None,
+                r => r.map_err(|e| not_started(Measure::Tasks, format!("BPF probes: {e}"), false)),
+            },
             Err(e) => Err(not_started(
                 Measure::Tasks,
                 format!("BPF probes: {e}"),
@@ -144,7 +149,7 @@ impl<'obj> Collector<'obj> {
             }
             Err(missing) => snap.unavailable.push(missing),
         }
-        snap
+        Some(snap)
     }
 
     fn collect_log(&mut self, snap: &mut ProbeSnapshot) {

@@ -68,6 +68,9 @@ pub enum ProbeError {
     BssNotMapped,
     #[error("the task iterator did not attach: the kernel needs BPF task iterators (5.8+)")]
     NoTaskIterator,
+    /// The owner asked to stop while the read was under way.
+    #[error("stopped: scxtop is exiting")]
+    Stopped,
 }
 
 impl ProbeError {

@@ -8,6 +8,7 @@ use std::mem::{MaybeUninit, size_of};
 use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
@@ -304,12 +305,19 @@ impl<'obj> SchedProbes<'obj> {
     }
 
     pub fn read(&mut self) -> Result<ProbeReading, ProbeError> {
+        self.read_until(&AtomicBool::new(false))
+    }
+
+    /// `read`, given up with ProbeError::Stopped as soon as `stop` is set
+    /// between two of its kernel reads: an exit must not wait for a walk of
+    /// every task (hundreds of ms under emulation).
+    pub fn read_until(&mut self, stop: &AtomicBool) -> Result<ProbeReading, ProbeError> {
         // Switch counts first, at `at`, so their rates line up with perf's
         // counters read just before; the rest takes longer.
         let at = Instant::now();
         let cpus = self.cpu_stats()?;
         let curr: Vec<i32> = cpus.iter().map(|c| c.curr_tid).collect();
-        self.refresh_tasks(at, &curr)?;
+        self.refresh_tasks(at, &curr, stop)?;
         let bss = self.bss()?;
         Ok(ProbeReading {
             at,
@@ -328,7 +336,12 @@ impl<'obj> SchedProbes<'obj> {
 
     /// Brings the task table up to date: the tasks that can have changed,
     /// or every task when the table says so (see TaskTable).
-    fn refresh_tasks(&mut self, now: Instant, curr: &[i32]) -> Result<(), ProbeError> {
+    fn refresh_tasks(
+        &mut self,
+        now: Instant,
+        curr: &[i32],
+        stop: &AtomicBool,
+    ) -> Result<(), ProbeError> {
         let drained = self.dirty.consume();
         let pushed = std::mem::take(&mut *self.pushed.borrow_mut());
         drained.map_err(|e| step_err(ProbeStep::DrainDirtyRing, e))?;
@@ -336,13 +349,14 @@ impl<'obj> SchedProbes<'obj> {
         let lost = unsafe { ptr::read_volatile(&self.bss()?.dirty_lost) };
         if self.table.needs_full_walk(now, lost) {
             // The walk clears every mark, so what the ring held is stale.
-            let rows = self.walk_tasks()?;
+            let rows = self.walk_tasks(stop)?;
             self.table.replace(rows, now, lost, curr);
             return Ok(());
         }
         let tids = self.table.tids_to_read(&pushed, curr);
         let mut updates = Vec::with_capacity(tids.len());
         for batch in tids.chunks(REFRESH_MAX as usize) {
+            stopped(stop)?;
             updates.extend(self.read_batch(batch)?);
         }
         self.table.merge(updates);
@@ -389,7 +403,7 @@ impl<'obj> SchedProbes<'obj> {
     }
 
     /// Every task the probes have seen, by the task iterator.
-    fn walk_tasks(&self) -> Result<Vec<TaskRecord>, ProbeError> {
+    fn walk_tasks(&self, stop: &AtomicBool) -> Result<Vec<TaskRecord>, ProbeError> {
         let link = self
             .skel
             .links
@@ -397,9 +411,30 @@ impl<'obj> SchedProbes<'obj> {
             .as_ref()
             .ok_or(ProbeError::NoTaskIterator)?;
         let mut iter = Iter::new(link).map_err(|e| step_err(ProbeStep::StartTaskWalk, e))?;
+        // In chunks, to see a stop between them.
         let mut bytes = Vec::new();
-        iter.read_to_end(&mut bytes).map_err(ProbeError::TaskWalk)?;
+        let mut chunk = vec![0; WALK_CHUNK];
+        loop {
+            stopped(stop)?;
+            match iter.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ProbeError::TaskWalk(e)),
+            }
+        }
         decode_tasks(&bytes)
+    }
+}
+
+/// What one read of the task walk takes: about 700 records.
+const WALK_CHUNK: usize = 64 << 10;
+
+fn stopped(stop: &AtomicBool) -> Result<(), ProbeError> {
+    if stop.load(Ordering::Relaxed) {
+        Err(ProbeError::Stopped)
+    } else {
+        Ok(())
     }
 }
 

@@ -1,6 +1,8 @@
 //! One refresh: the probes' half from the collector, the scheduler's half
 //! from the engine and, while the built-in scheduler runs, its maps.
 
+use std::sync::atomic::AtomicBool;
+
 use crate::bpf::intf::sched as bpf;
 use crate::probe::collector::Collector;
 use crate::sched::Engine;
@@ -24,10 +26,16 @@ const _: () = {
     assert!(matches!(Band::ALL[bpf::band_BAND_LOW as usize], Band::Low));
 };
 
-pub fn snapshot(t: f64, engine: &Engine, collector: &mut Collector<'_>) -> Snapshot {
+/// `None` when `stop` was set before it was done.
+pub fn snapshot(
+    t: f64,
+    engine: &Engine,
+    collector: &mut Collector<'_>,
+    stop: &AtomicBool,
+) -> Option<Snapshot> {
     let attached = engine.attached();
     let ours = attached.is_some_and(|a| a.source == SchedSource::BuiltIn);
-    let mut probe = collector.collect(ours);
+    let mut probe = collector.collect(ours, stop)?;
     match attached.and_then(Attached::read_depths) {
         Some(depths) => {
             for (cpu, (depth, max)) in depths.into_iter().enumerate() {
@@ -54,10 +62,10 @@ pub fn snapshot(t: f64, engine: &Engine, collector: &mut Collector<'_>) -> Snaps
             preempt_kicks: s.preempt_kicks,
         })
         .collect();
-    Snapshot {
+    Some(Snapshot {
         t,
         sched: engine.status(),
         bands,
         probe,
-    }
+    })
 }

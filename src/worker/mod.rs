@@ -8,6 +8,8 @@ mod collect;
 mod command;
 
 use std::mem::MaybeUninit;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -59,7 +61,25 @@ pub struct WorkerOptions {
 /// restores the terminal or exits.
 pub struct Worker {
     requests: Option<std_mpsc::Sender<Request>>,
+    stop: Stopper,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Tells the worker to stop: a refresh under way gives up between two
+/// kernel reads, and the worker lets go of everything. Any thread may hold
+/// one (the headless stdin reader stops it the moment it reads `quit`,
+/// while the front end may still be writing a snapshot).
+#[derive(Clone, Debug, Default)]
+pub struct Stopper(Arc<AtomicBool>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn flag(&self) -> &AtomicBool {
+        &self.0
+    }
 }
 
 impl Worker {
@@ -68,16 +88,23 @@ impl Worker {
         // A few reports of slack: a slow front end makes the worker wait
         // rather than pile up snapshots.
         let (rep_tx, rep_rx) = mpsc::channel(8);
+        let stop = Stopper::default();
+        let worker_stop = stop.clone();
         let thread = thread::Builder::new()
             .name("scxtop-worker".into())
-            .spawn(move || run(opts, &req_rx, &rep_tx))?;
+            .spawn(move || run(opts, &req_rx, &rep_tx, &worker_stop))?;
         Ok((
             Self {
                 requests: Some(req_tx),
+                stop,
                 thread: Some(thread),
             },
             rep_rx,
         ))
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        self.stop.clone()
     }
 
     /// Sends a request; `false` if the worker has ended.
@@ -90,7 +117,9 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        // Closing the request channel is the stop signal.
+        // The flag cuts a refresh short; closing the request channel wakes
+        // a worker waiting for its next tick.
+        self.stop.stop();
         self.requests = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -102,6 +131,7 @@ fn run(
     opts: WorkerOptions,
     requests: &std_mpsc::Receiver<Request>,
     reports: &mpsc::Sender<Report>,
+    stop: &Stopper,
 ) {
     let WorkerOptions {
         source,
@@ -124,7 +154,14 @@ fn run(
         attach_at_start,
         started,
     };
-    serve(&ticks, requests, reports, &mut engine, &mut collector);
+    serve(
+        &ticks,
+        requests,
+        reports,
+        &mut engine,
+        &mut collector,
+        stop.flag(),
+    );
     release(engine, collector);
 }
 
@@ -155,6 +192,7 @@ fn serve(
     reports: &mpsc::Sender<Report>,
     engine: &mut Engine,
     collector: &mut Collector<'_>,
+    stop: &AtomicBool,
 ) {
     let send = |r: Report| reports.blocking_send(r).is_ok();
     if opts.attach_at_start && !send(Report::Done(command::apply(engine, SchedCommand::Attach))) {
@@ -163,6 +201,9 @@ fn serve(
     let mut interval = opts.interval;
     let mut next_tick = Instant::now();
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         let wait = next_tick.saturating_duration_since(Instant::now());
         match requests.recv_timeout(wait) {
             Ok(Request::Sched(cmd)) => {
@@ -183,7 +224,9 @@ fn serve(
                     return;
                 }
                 let t = opts.started.elapsed().as_secs_f64();
-                let snap = collect::snapshot(t, engine, collector);
+                let Some(snap) = collect::snapshot(t, engine, collector, stop) else {
+                    return;
+                };
                 if !send(Report::Snapshot(Box::new(snap))) {
                     return;
                 }
