@@ -639,7 +639,13 @@ fn probe_cost() -> Result<(), Interrupted> {
     let empty = per_event.iter().find(|(n, ..)| n == "nothing").map(|p| p.1);
     for (name, ns, n) in &per_event {
         if name.starts_with("dump_tasks") {
-            println!("  {name}: {ns:.0} ns per task per refresh over {n} tasks");
+            println!("  {name}: {ns:.0} ns per task per full walk over {n} tasks");
+        } else if name.starts_with("refresh_tasks") {
+            println!(
+                "  {name}: {:.1} us per refresh over {n} refreshes (it reads only the tasks \
+                 that switched in since the last one, and those on a CPU)",
+                ns / 1e3
+            );
         } else if name == "nothing" {
             println!(
                 "  {name} (the empty program): {ns:.0} ns per event over {n} events: the \

@@ -212,12 +212,14 @@ fn live_round(wake: bool) -> f64 {
 
 /// The command line: sections (`render`, `live`, `keys`; all when none is
 /// named), `--rounds N` for `keys` and `live`, `--vm` to run `keys` in the VM harness on
-/// every kernel series it offers (under the built-in scheduler), and
+/// every kernel series it offers (under the built-in scheduler, or fair
+/// with `--no-attach`, to tell the scheduler's share of an exit), and
 /// `--in-guest`, which the bench passes to itself inside the VM.
 struct Args {
     sections: Vec<String>,
     rounds: usize,
     vm: bool,
+    no_attach: bool,
     in_guest: bool,
 }
 
@@ -226,6 +228,7 @@ fn args() -> Args {
         sections: Vec::new(),
         rounds: 5,
         vm: false,
+        no_attach: false,
         in_guest: false,
     };
     let mut it = std::env::args().skip(1);
@@ -236,6 +239,7 @@ fn args() -> Args {
                 a.rounds = n.expect("--rounds takes a number, e.g. --rounds 5");
             }
             "--vm" => a.vm = true,
+            "--no-attach" => a.no_attach = true,
             "--in-guest" => a.in_guest = true,
             // cargo bench passes --bench.
             s if s.starts_with('-') => {}
@@ -247,7 +251,7 @@ fn args() -> Args {
 
 /// Runs `keys` in the VM on every kernel series the harness offers, this
 /// bench binary and scxtop inside; the guest's table streams to stdout.
-fn keys_in_vm(rounds: usize) {
+fn keys_in_vm(rounds: usize, no_attach: bool) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let harness = root.join("tests/vm/run.sh");
     let me = std::env::current_exe().unwrap();
@@ -261,7 +265,12 @@ fn keys_in_vm(rounds: usize) {
         "tests/vm/run.sh --list-kernels failed"
     );
     for series in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-        println!("keys in the VM, kernel {series}, under the built-in scheduler:");
+        let under = if no_attach {
+            "fair (--no-attach)"
+        } else {
+            "the built-in scheduler"
+        };
+        println!("keys in the VM, kernel {series}, under {under}:");
         let status = Command::new(&harness)
             .args(["--kernel", series, "--timeout", "3600", "--mem", "4G"])
             .env("SCXTOP_BIN", scxtop())
@@ -269,6 +278,7 @@ fn keys_in_vm(rounds: usize) {
             .arg(&me)
             .args(["--", &name, "keys", "--in-guest", "--rounds"])
             .arg(rounds.to_string())
+            .args(no_attach.then_some("--no-attach"))
             .status()
             .unwrap();
         assert!(
@@ -281,7 +291,11 @@ fn keys_in_vm(rounds: usize) {
 fn main() {
     let args = args();
     if args.in_guest {
-        keys::bench(PathBuf::from("/usr/local/bin/scxtop"), args.rounds, true);
+        keys::bench(
+            PathBuf::from("/usr/local/bin/scxtop"),
+            args.rounds,
+            !args.no_attach,
+        );
         return;
     }
     let run =
@@ -308,7 +322,7 @@ fn main() {
     }
     if run("keys") {
         if args.vm {
-            keys_in_vm(args.rounds);
+            keys_in_vm(args.rounds, args.no_attach);
         } else {
             keys::bench(scxtop(), args.rounds, false);
         }

@@ -510,14 +510,7 @@ mod tests {
                 )
             })
             .collect();
-        for key in [
-            SortKey::Cpu,
-            SortKey::WaitAvg,
-            SortKey::WaitMax,
-            SortKey::Switches,
-            SortKey::Nice,
-            SortKey::Pid,
-        ] {
+        for key in SortKey::ORDER.into_iter().filter(|k| *k != SortKey::Comm) {
             let num = numeric_key(key).unwrap();
             for (a, b) in rows.iter().flat_map(|a| rows.iter().map(move |b| (a, b))) {
                 assert_eq!(num(a).cmp(&num(b)), compare(a, b, key), "{key:?}");
