@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use scxtop::bpf::libbpf_log;
 use scxtop::frontend::headless::{self, HeadlessOptions};
 use scxtop::frontend::live::{self, TuiOptions};
-use scxtop::priority::Priority;
+use scxtop::priority::{Priority, Role};
 use scxtop::probe::collector::CollectorOptions;
 use scxtop::sched::loader::BuiltInOptions;
 use scxtop::sched_ext::sysfs::Roots;
@@ -70,8 +70,9 @@ struct Cli {
     show_self: bool,
 
     /// How scxtop's own threads compete for a CPU: `realtime` (the default
-    /// for root) runs them SCHED_FIFO 1, so a saturated machine does not
-    /// stall the view; `normal` leaves them as started.
+    /// for root) runs them SCHED_FIFO (the worker at 1, keys and drawing
+    /// at 2), so a saturated machine does not stall the view; `normal`
+    /// leaves them as started.
     #[arg(long, value_enum, default_value_t = Priority::Auto)]
     priority: Priority,
 
@@ -138,7 +139,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 
     let mut priority = cli.priority.resolve();
-    if let Err(e) = priority.apply_to_this_thread() {
+    if let Err(e) = priority.apply_to_this_thread(Role::FrontEnd) {
         eprintln!("scxtop: {e}");
         priority = Priority::Normal;
     }

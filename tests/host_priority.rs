@@ -12,7 +12,7 @@ use common::headless::Headless;
 use common::*;
 
 /// The threads of a headless scxtop once it has written a snapshot.
-fn policies_of(extra: &[&str]) -> Vec<(String, i32)> {
+fn policies_of(extra: &[&str]) -> Vec<(String, i32, i32)> {
     let mut h = Headless::start(
         Command::new(scxtop())
             .args(["--headless", "--no-attach", "--interval", "100ms"])
@@ -31,15 +31,13 @@ fn as_root_every_thread_is_realtime_unless_normal_is_asked() {
     if !require_root("as_root_every_thread_is_realtime_unless_normal_is_asked") {
         return;
     }
-    let rt = policies_of(&[]);
     // The event loop, the worker and the stdin reader at least.
-    assert!(rt.len() >= 3, "{rt:?}");
-    assert!(rt.iter().all(|(_, p)| *p == REALTIME), "{rt:?}");
+    assert_realtime_roles(&policies_of(&[]));
 
     let normal = policies_of(&["--priority", "normal"]);
     assert!(normal.len() >= 3, "{normal:?}");
     assert!(
-        normal.iter().all(|(_, p)| *p == libc::SCHED_OTHER),
+        normal.iter().all(|t| t.1 == libc::SCHED_OTHER),
         "{normal:?}"
     );
 }

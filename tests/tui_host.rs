@@ -13,7 +13,7 @@ use common::live_view::{
     PANE_TITLES, quit_restores_the_terminal, restored, script, scxtop_pid, task_rows,
 };
 use common::tmux::Tmux;
-use common::{REALTIME, poll_until, require_root, scxtop, thread_policies};
+use common::{assert_realtime_roles, poll_until, require_root, scxtop, thread_policies};
 
 /// Every pane has numbers. The table lists threads once they have been
 /// switched in under the probes, so on a quiet machine the first frames
@@ -96,9 +96,7 @@ fn every_pane_shows_live_numbers_help_opens_and_q_restores_the_terminal() {
     let link = printk_link_of(pid);
     // As root the view's threads (event loop, key reader, worker) run
     // real-time, so a saturated machine does not stall them.
-    let policies = thread_policies(pid);
-    assert!(policies.len() >= 3, "{policies:?}");
-    assert!(policies.iter().all(|(_, p)| *p == REALTIME), "{policies:?}");
+    assert_realtime_roles(&thread_policies(pid));
     // --no-attach tries no attach, yet the status bar still says why no
     // scheduler can run here.
     if !Path::new("/sys/kernel/sched_ext").exists() {

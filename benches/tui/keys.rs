@@ -88,13 +88,7 @@ impl Target {
 /// nice does not help here, the load shares this process's autogroup (see
 /// src/priority.rs). A failure only leaves the thread as it was.
 fn urgent() {
-    let param = libc::sched_param {
-        sched_priority: scxtop::priority::RT_PRIORITY + 1,
-    };
-    // SAFETY: pid 0 is the calling thread; param lives across the call.
-    unsafe {
-        libc::sched_setscheduler(0, libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK, &param);
-    }
+    let _ = scxtop::priority::set_fifo(scxtop::priority::FRONT_END_RT_PRIORITY + 1);
 }
 
 /// xorshift64: jitter and wake phases need no more.

@@ -11,7 +11,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::app::action::{Action, UnknownCommand};
-use crate::priority::Priority;
+use crate::priority::{Priority, Role};
 use crate::snapshot::{ExitInfo, Outcome};
 use crate::worker::{Report, Request, Stopper, Worker, WorkerOptions};
 
@@ -61,7 +61,7 @@ fn spawn_stdin_reader(
 ) -> mpsc::Receiver<Result<Action, UnknownCommand>> {
     let (tx, rx) = mpsc::channel(16);
     thread::spawn(move || {
-        priority.apply_quietly();
+        priority.apply_quietly(Role::FrontEnd);
         for line in io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             let parsed = match Action::parse_command(&line) {

@@ -17,7 +17,7 @@ use crate::app::action::Action;
 use crate::app::keymap;
 use crate::app::state::State;
 use crate::app::update::{Effect, update};
-use crate::priority::Priority;
+use crate::priority::{Priority, Role};
 use crate::ui::screen;
 use crate::ui::terminal::TerminalGuard;
 use crate::ui::theme::Theme;
@@ -82,7 +82,7 @@ fn with_backlog(first: Report, reports: &mut mpsc::Receiver<Report>) -> Vec<Acti
 fn spawn_event_reader(stop: Arc<AtomicBool>, priority: Priority) -> mpsc::Receiver<Event> {
     let (tx, rx) = mpsc::channel(64);
     thread::spawn(move || {
-        priority.apply_quietly();
+        priority.apply_quietly(Role::FrontEnd);
         while !stop.load(Ordering::Relaxed) {
             match event::poll(Duration::from_millis(100)) {
                 Ok(true) => match event::read() {

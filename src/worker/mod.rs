@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 pub use command::SchedCommand;
 
-use crate::priority::Priority;
+use crate::priority::{Priority, Role};
 use crate::probe::collector::{Collector, CollectorOptions};
 use crate::sched::Engine;
 use crate::sched::loader::BuiltInOptions;
@@ -143,7 +143,7 @@ fn run(
         started,
         priority,
     } = opts;
-    priority.apply_quietly();
+    priority.apply_quietly(Role::Worker);
     let mut engine = Engine::new(source, builtin, roots);
     // The probes' BPF object lives here, on this thread's stack, for as long
     // as the collector does.

@@ -112,9 +112,10 @@ pub fn json_line(stdout: &[u8]) -> serde_json::Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-/// Each thread of a process: its name and scheduling policy as
-/// sched_getscheduler reports it (SCHED_RESET_ON_FORK included).
-pub fn thread_policies(pid: i32) -> Vec<(String, i32)> {
+/// Each thread of a process: its name, its scheduling policy as
+/// sched_getscheduler reports it (SCHED_RESET_ON_FORK included) and its
+/// real-time priority (0 for normal threads).
+pub fn thread_policies(pid: i32) -> Vec<(String, i32, i32)> {
     let mut out = Vec::new();
     for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let t = t.unwrap();
@@ -125,8 +126,11 @@ pub fn thread_policies(pid: i32) -> Vec<(String, i32)> {
         // SAFETY: sched_getscheduler only reads the thread's policy; a tid
         // gone meanwhile returns -1.
         let policy = unsafe { libc::sched_getscheduler(tid) };
-        if policy >= 0 {
-            out.push((comm.trim().to_string(), policy));
+        let mut param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: as above; `param` is a valid sched_param to write.
+        let got = unsafe { libc::sched_getparam(tid, &mut param) };
+        if policy >= 0 && got == 0 {
+            out.push((comm.trim().to_string(), policy, param.sched_priority));
         }
     }
     out
@@ -134,6 +138,28 @@ pub fn thread_policies(pid: i32) -> Vec<(String, i32)> {
 
 /// SCHED_FIFO, reset on fork: how scxtop's threads run as root.
 pub const REALTIME: i32 = libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK;
+
+/// As root: every thread real-time, the worker at the lowest priority and
+/// the front end's threads (event loop, key or stdin reader) one above it,
+/// so they preempt a refresh. At least those three threads.
+pub fn assert_realtime_roles(policies: &[(String, i32, i32)]) {
+    use scxtop::priority::{FRONT_END_RT_PRIORITY, WORKER_RT_PRIORITY};
+    assert!(policies.len() >= 3, "{policies:?}");
+    assert!(policies.iter().all(|t| t.1 == REALTIME), "{policies:?}");
+    for (name, _, prio) in policies {
+        let want = if name == "scxtop-worker" {
+            WORKER_RT_PRIORITY
+        } else {
+            FRONT_END_RT_PRIORITY
+        };
+        assert_eq!(*prio, want, "{name}: {policies:?}");
+    }
+    assert_eq!(
+        policies.iter().filter(|t| t.0 == "scxtop-worker").count(),
+        1,
+        "{policies:?}"
+    );
+}
 
 /// perf_event fds a process holds.
 pub fn perf_fds(pid: u32) -> usize {
