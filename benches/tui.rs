@@ -115,7 +115,7 @@ fn usage(pid: u32) -> (u64, u64) {
 fn live_bench(rounds: usize) {
     for wake in [false, true] {
         let load = if wake { "waking 1/s" } else { "asleep" };
-        let mut shares: Vec<f64> = (0..rounds.max(1)).map(|_| live_round(wake)).collect();
+        let mut shares: Vec<f64> = (0..rounds.max(1)).map(|_| live_round(wake, load)).collect();
         if shares.len() > 1 {
             let max = shares.iter().copied().fold(0.0, f64::max);
             let min = shares.iter().copied().fold(f64::MAX, f64::min);
@@ -133,8 +133,8 @@ fn live_bench(rounds: usize) {
     }
 }
 
-/// One 30 s run; returns scxtop's CPU share.
-fn live_round(wake: bool) -> f64 {
+/// One 30 s run (`load` names it); returns scxtop's CPU share.
+fn live_round(wake: bool, load: &str) -> f64 {
     let bin = scxtop();
     let stop = Arc::new(AtomicBool::new(false));
     let session = format!("scxtop-bench-{}", std::process::id());
@@ -200,8 +200,7 @@ fn live_round(wake: bool) -> f64 {
     }
     let share = (cpu1 - cpu0) as f64 / 1e9 / wall;
     println!(
-        "live view 4 Hz, threads {}, {tasks} tasks in the table: CPU {:.2}% of one core (target 2%, ratio {:.2}), peak RSS {:.1} MB (target 50 MB, ratio {:.2})",
-        if wake { "waking 1/s" } else { "asleep" },
+        "live view 4 Hz, threads {load}, {tasks} tasks in the table: CPU {:.2}% of one core (target 2%, ratio {:.2}), peak RSS {:.1} MB (target 50 MB, ratio {:.2})",
         share * 100.0,
         share / 0.02,
         hwm as f64 / 1024.0,

@@ -128,23 +128,6 @@ fn allowed_cpus() -> Vec<usize> {
         .collect()
 }
 
-/// Pins the calling thread to `cpu`; the kernel moves it there before the
-/// call returns.
-fn pin_to(cpu: usize) {
-    // SAFETY: cpu_set_t is plain bits; all-zero is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: cpu comes from the affinity mask, so it is < CPU_SETSIZE.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is this thread.
-    let rc = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) };
-    assert_eq!(
-        rc,
-        0,
-        "sched_setaffinity({cpu}): {}",
-        std::io::Error::last_os_error()
-    );
-}
-
 fn current_cpu() -> usize {
     // SAFETY: sched_getcpu has no preconditions.
     let cpu = unsafe { libc::sched_getcpu() };

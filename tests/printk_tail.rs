@@ -111,11 +111,6 @@ impl Printer {
     }
 }
 
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    unsafe { libc::gettid() }
-}
-
 fn monotonic_s() -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,

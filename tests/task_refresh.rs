@@ -22,11 +22,6 @@ fn row(tasks: &[TaskRecord], tid: i32) -> Option<&TaskRecord> {
     tasks.iter().find(|t| t.tid == tid)
 }
 
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }
-}
-
 #[test]
 fn an_exited_thread_leaves_the_table_at_the_next_refresh() {
     if !require_root("an_exited_thread_leaves_the_table_at_the_next_refresh") {
@@ -88,19 +83,11 @@ fn a_thread_that_keeps_its_cpu_gains_runtime_at_every_refresh() {
     let spinner = {
         let stop = stop.clone();
         thread::spawn(move || {
-            // SAFETY: a zeroed cpu_set_t is valid; CPU_SET and
-            // sched_setaffinity/sched_setscheduler get valid pointers and
-            // act on this thread only (0).
-            unsafe {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(cpu, &mut set);
-                assert_eq!(
-                    libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set),
-                    0
-                );
-                let param = libc::sched_param { sched_priority: 50 };
-                assert_eq!(libc::sched_setscheduler(0, libc::SCHED_FIFO, &param), 0);
-            }
+            pin_to(cpu);
+            let param = libc::sched_param { sched_priority: 50 };
+            // SAFETY: pid 0 is this thread; `param` lives across the call.
+            let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+            assert_eq!(rc, 0, "SCHED_FIFO 50: {}", std::io::Error::last_os_error());
             tid_tx.send(gettid()).unwrap();
             while !stop.load(Ordering::Relaxed) {
                 std::hint::spin_loop();

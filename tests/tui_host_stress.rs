@@ -133,8 +133,7 @@ impl Sleepers {
                     // of address space and little resident memory.
                     .stack_size(64 << 10)
                     .spawn(move || {
-                        // SAFETY: gettid has no preconditions and cannot fail.
-                        let tid = unsafe { libc::gettid() };
+                        let tid = common::gettid();
                         tids.lock().unwrap().push((name, tid));
                         let mut seen = 0;
                         while !shared.stop.load(Ordering::Acquire) {

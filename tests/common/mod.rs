@@ -136,6 +136,29 @@ pub fn thread_policies(pid: i32) -> Vec<(String, i32, i32)> {
     out
 }
 
+/// The calling thread's id.
+pub fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Pins the calling thread to `cpu`; the kernel moves it there before the
+/// call returns.
+pub fn pin_to(cpu: usize) {
+    // SAFETY: cpu_set_t is plain bits; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: callers pass an online CPU, so it is < CPU_SETSIZE.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is this thread.
+    let rc = unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) };
+    assert_eq!(
+        rc,
+        0,
+        "sched_setaffinity({cpu}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 /// SCHED_FIFO, reset on fork: how scxtop's threads run as root.
 pub const REALTIME: i32 = libc::SCHED_FIFO | libc::SCHED_RESET_ON_FORK;
 
