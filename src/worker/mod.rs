@@ -60,25 +60,35 @@ pub struct WorkerOptions {
 /// it, so the scheduler and the probes are detached before the front end
 /// restores the terminal or exits.
 pub struct Worker {
-    requests: Option<std_mpsc::Sender<Request>>,
+    requests: std_mpsc::Sender<Message>,
     stop: Stopper,
     thread: Option<JoinHandle<()>>,
 }
 
-/// Tells the worker to stop: a refresh under way gives up between two
-/// kernel reads, and the worker lets go of everything. Any thread may hold
-/// one (the headless stdin reader stops it the moment it reads `quit`,
-/// while the front end may still be writing a snapshot).
-#[derive(Clone, Debug, Default)]
-pub struct Stopper(Arc<AtomicBool>);
+/// What reaches the worker's queue: a front end's request, or a wake-up
+/// that makes it look at the stop flag now rather than at its next tick.
+#[derive(Debug)]
+enum Message {
+    Request(Request),
+    Wake,
+}
+
+/// Tells the worker to stop: a worker waiting for its next tick wakes at
+/// once, a refresh under way gives up between two kernel reads, and the
+/// worker lets go of everything. Any thread may hold one (the headless
+/// stdin reader stops it the moment it reads `quit`, while the front end
+/// may still be writing a snapshot).
+#[derive(Clone, Debug)]
+pub struct Stopper {
+    flag: Arc<AtomicBool>,
+    wake: std_mpsc::Sender<Message>,
+}
 
 impl Stopper {
     pub fn stop(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    fn flag(&self) -> &AtomicBool {
-        &self.0
+        self.flag.store(true, Ordering::Relaxed);
+        // Fails only when the worker has already ended.
+        let _ = self.wake.send(Message::Wake);
     }
 }
 
@@ -88,14 +98,17 @@ impl Worker {
         // A few reports of slack: a slow front end makes the worker wait
         // rather than pile up snapshots.
         let (rep_tx, rep_rx) = mpsc::channel(8);
-        let stop = Stopper::default();
-        let worker_stop = stop.clone();
+        let stop = Stopper {
+            flag: Arc::default(),
+            wake: req_tx.clone(),
+        };
+        let flag = stop.flag.clone();
         let thread = thread::Builder::new()
             .name("scxtop-worker".into())
-            .spawn(move || run(opts, &req_rx, &rep_tx, &worker_stop))?;
+            .spawn(move || run(opts, &req_rx, &rep_tx, &flag))?;
         Ok((
             Self {
-                requests: Some(req_tx),
+                requests: req_tx,
                 stop,
                 thread: Some(thread),
             },
@@ -109,18 +122,13 @@ impl Worker {
 
     /// Sends a request; `false` if the worker has ended.
     pub fn send(&self, request: Request) -> bool {
-        self.requests
-            .as_ref()
-            .is_some_and(|tx| tx.send(request).is_ok())
+        self.requests.send(Message::Request(request)).is_ok()
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        // The flag cuts a refresh short; closing the request channel wakes
-        // a worker waiting for its next tick.
         self.stop.stop();
-        self.requests = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -129,9 +137,9 @@ impl Drop for Worker {
 
 fn run(
     opts: WorkerOptions,
-    requests: &std_mpsc::Receiver<Request>,
+    requests: &std_mpsc::Receiver<Message>,
     reports: &mpsc::Sender<Report>,
-    stop: &Stopper,
+    stop: &AtomicBool,
 ) {
     let WorkerOptions {
         source,
@@ -154,14 +162,7 @@ fn run(
         attach_at_start,
         started,
     };
-    serve(
-        &ticks,
-        requests,
-        reports,
-        &mut engine,
-        &mut collector,
-        stop.flag(),
-    );
+    serve(&ticks, requests, reports, &mut engine, &mut collector, stop);
     release(engine, collector);
 }
 
@@ -177,6 +178,35 @@ fn release(engine: Engine, collector: Collector<'_>) {
     drop(collector);
 }
 
+/// How often a worker whose reports are not being taken looks at the stop
+/// flag. Only a front end that fell behind (a stalled reader of headless
+/// output) makes it wait at all.
+const FULL_QUEUE_POLL: Duration = Duration::from_millis(5);
+
+/// Queues a report, waiting while the front end has not taken the earlier
+/// ones; `false` once the front end is gone or the worker was told to stop.
+/// A stop must not wait for a reader: the scheduler and the probes are
+/// released even while stdout is blocked.
+fn send_unless_stopped(
+    reports: &mpsc::Sender<Report>,
+    mut report: Report,
+    stop: &AtomicBool,
+) -> bool {
+    loop {
+        match reports.try_send(report) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            Err(mpsc::error::TrySendError::Full(r)) => {
+                if stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                report = r;
+                thread::sleep(FULL_QUEUE_POLL);
+            }
+        }
+    }
+}
+
 /// How `serve` runs.
 struct Ticks {
     interval: Duration,
@@ -188,13 +218,13 @@ struct Ticks {
 /// Ticks and requests until the front end goes away.
 fn serve(
     opts: &Ticks,
-    requests: &std_mpsc::Receiver<Request>,
+    requests: &std_mpsc::Receiver<Message>,
     reports: &mpsc::Sender<Report>,
     engine: &mut Engine,
     collector: &mut Collector<'_>,
     stop: &AtomicBool,
 ) {
-    let send = |r: Report| reports.blocking_send(r).is_ok();
+    let send = |r: Report| send_unless_stopped(reports, r, stop);
     if opts.attach_at_start && !send(Report::Done(command::apply(engine, SchedCommand::Attach))) {
         return;
     }
@@ -206,16 +236,17 @@ fn serve(
         }
         let wait = next_tick.saturating_duration_since(Instant::now());
         match requests.recv_timeout(wait) {
-            Ok(Request::Sched(cmd)) => {
+            Ok(Message::Wake) => {}
+            Ok(Message::Request(Request::Sched(cmd))) => {
                 if !send(Report::Done(command::apply(engine, cmd))) {
                     return;
                 }
             }
-            Ok(Request::SetInterval(d)) => {
+            Ok(Message::Request(Request::SetInterval(d))) => {
                 interval = d;
                 next_tick = next_tick.min(Instant::now() + d);
             }
-            Ok(Request::Select(tid)) => collector.select_task(tid),
+            Ok(Message::Request(Request::Select(tid))) => collector.select_task(tid),
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
             Err(std_mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(exit) = engine.poll()
