@@ -224,6 +224,8 @@ struct Seen {
     changed: Option<Instant>,
     /// The master read EOF or EIO: the child and its pty are gone.
     closed: bool,
+    /// The screen's first and last rows as last drawn, for a failure.
+    edges: Vec<String>,
 }
 
 type Shared = Arc<(Mutex<Seen>, Condvar)>;
@@ -317,6 +319,11 @@ impl Live {
                 let (lock, cv) = &*shared;
                 let mut s = lock.lock().unwrap();
                 s.drawn |= drawn;
+                let rows = screen.text_rows();
+                let tail = rows.len().saturating_sub(2);
+                s.edges = rows[..rows.len().min(2)].to_vec();
+                s.edges
+                    .extend(rows[tail.max(2).min(rows.len())..].iter().cloned());
                 if help != s.help {
                     s.help = help;
                     s.changed = Some(now);
@@ -365,11 +372,14 @@ impl Live {
         self.wait(Duration::ZERO, |s| s.closed)
     }
 
-    /// How the live view ended, if it has; "still running" otherwise.
+    /// How the live view ended, if it has; "still running" otherwise, with
+    /// what the screen showed and where each of scxtop's threads was.
     fn failure(&mut self) -> String {
+        let edges = self.seen.0.lock().unwrap().edges.join(" | ");
         let proc = self.proc_mut();
         if proc.exited_within(Duration::ZERO).is_none() {
-            return "still running".into();
+            let threads = thread_states(proc.child.id());
+            return format!("still running; screen: {edges}; threads: {threads}");
         }
         proc.failure().unwrap_or_else(|| "exited 0".into())
     }
@@ -511,6 +521,30 @@ fn account(into: &mut (f64, f64, f64), pid: u32, started: Instant) {
     into.0 += cpu;
     into.1 += wait;
     into.2 += started.elapsed().as_secs_f64();
+}
+
+/// Each thread of `pid` as `comm state policy wchan` (policy 1 is FIFO).
+fn thread_states(pid: u32) -> String {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return "gone".into();
+    };
+    let mut out = Vec::new();
+    for task in dir.flatten() {
+        let read = |f: &str| std::fs::read_to_string(task.path().join(f)).unwrap_or_default();
+        let stat = read("stat");
+        // Fields after the parenthesised comm: state is the first, policy
+        // the 39th (field 41 of the whole line).
+        let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let state = fields.first().copied().unwrap_or("?");
+        let policy = fields.get(38).copied().unwrap_or("?");
+        out.push(format!(
+            "{} {state} p{policy} {}",
+            read("comm").trim(),
+            read("wchan").trim()
+        ));
+    }
+    out.join(", ")
 }
 
 fn key_session(target: &Target, rng: &mut Rng, r: &mut Results) {

@@ -179,4 +179,13 @@ impl Screen {
             .chunks(self.cols)
             .any(|row| row.iter().collect::<String>().contains(needle))
     }
+
+    /// The rows that hold anything, trimmed: for a failure message.
+    pub fn text_rows(&self) -> Vec<String> {
+        self.cells
+            .chunks(self.cols)
+            .map(|row| row.iter().collect::<String>().trim_end().to_string())
+            .filter(|row| !row.trim().is_empty())
+            .collect()
+    }
 }
