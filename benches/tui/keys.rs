@@ -224,7 +224,8 @@ struct Seen {
     changed: Option<Instant>,
     /// The master read EOF or EIO: the child and its pty are gone.
     closed: bool,
-    /// The screen's first and last rows as last drawn, for a failure.
+    /// The screen's first and last rows as last drawn before the first
+    /// snapshot, for a failure.
     edges: Vec<String>,
 }
 
@@ -319,11 +320,15 @@ impl Live {
                 let (lock, cv) = &*shared;
                 let mut s = lock.lock().unwrap();
                 s.drawn |= drawn;
-                let rows = screen.text_rows();
-                let tail = rows.len().saturating_sub(2);
-                s.edges = rows[..rows.len().min(2)].to_vec();
-                s.edges
-                    .extend(rows[tail.max(2).min(rows.len())..].iter().cloned());
+                // Only a view not drawn yet can need them: this thread is
+                // part of the instrument and must stay cheap.
+                if !s.drawn {
+                    let rows = screen.text_rows();
+                    let tail = rows.len().saturating_sub(2);
+                    s.edges = rows[..rows.len().min(2)].to_vec();
+                    s.edges
+                        .extend(rows[tail.max(2).min(rows.len())..].iter().cloned());
+                }
                 if help != s.help {
                     s.help = help;
                     s.changed = Some(now);
