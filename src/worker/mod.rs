@@ -168,11 +168,14 @@ fn run(
 
 /// Lets go on the worker thread itself: a thread started now would begin at
 /// normal priority (reset on fork) and, on a saturated machine, could wait
-/// seconds for its first turn. Neither half waits long any more: the
-/// scheduler's disable work runs on the kernel's real-time helper, and the
-/// collector closes perf events and BPF links, which the kernel frees after
-/// a grace period without making us wait for it. The scheduler goes first,
-/// so the machine is back on fair as soon as possible.
+/// seconds for its first turn. The scheduler goes first, so the machine is
+/// back on fair as soon as possible. Its link's release returns only when
+/// the kernel's disable work has moved every task back to fair (the
+/// unregistration flushes it): in the TCG guest that is most of a loaded
+/// exit, 240 ms to 1.3 s with 10,000 tasks, and it is what guarantees
+/// nothing stays attached. The collector then closes perf events and BPF
+/// links, which the kernel frees after a grace period without making us
+/// wait.
 fn release(engine: Engine, collector: Collector<'_>) {
     drop(engine);
     drop(collector);
