@@ -26,17 +26,6 @@ fn links(pid: u32) -> usize {
         .count()
 }
 
-fn threads(pid: u32) -> Vec<String> {
-    fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|dir| {
-            dir.flatten()
-                .filter_map(|t| fs::read_to_string(t.path().join("comm")).ok())
-                .map(|c| c.trim().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Starts headless scxtop with a one-page stdout pipe nobody reads, and
 /// waits until its main thread is stuck writing to it with the probes open.
 /// Unknown commands (one error line each) fill the pipe when snapshots do
@@ -83,7 +72,11 @@ fn quit_releases_while_stalled(interval: &str, settle: Duration) {
         "the probes released while stdout is stalled",
         Duration::from_secs(10),
         || {
-            let (open, names) = (links(pid), threads(pid));
+            let open = links(pid);
+            let names: Vec<String> = thread_policies(pid as i32)
+                .into_iter()
+                .map(|(name, ..)| name)
+                .collect();
             let worker = names.iter().any(|n| n == "scxtop-worker");
             if open == 0 && !worker {
                 Ok(())

@@ -60,7 +60,7 @@ pub struct WorkerOptions {
 /// it, so the scheduler and the probes are detached before the front end
 /// restores the terminal or exits.
 pub struct Worker {
-    requests: std_mpsc::Sender<Message>,
+    /// Also the worker's queue: requests go through its sender.
     stop: Stopper,
     thread: Option<JoinHandle<()>>,
 }
@@ -81,14 +81,14 @@ enum Message {
 #[derive(Clone, Debug)]
 pub struct Stopper {
     flag: Arc<AtomicBool>,
-    wake: std_mpsc::Sender<Message>,
+    queue: std_mpsc::Sender<Message>,
 }
 
 impl Stopper {
     pub fn stop(&self) {
         self.flag.store(true, Ordering::Relaxed);
         // Fails only when the worker has already ended.
-        let _ = self.wake.send(Message::Wake);
+        let _ = self.queue.send(Message::Wake);
     }
 }
 
@@ -100,7 +100,7 @@ impl Worker {
         let (rep_tx, rep_rx) = mpsc::channel(8);
         let stop = Stopper {
             flag: Arc::default(),
-            wake: req_tx.clone(),
+            queue: req_tx,
         };
         let flag = stop.flag.clone();
         let thread = thread::Builder::new()
@@ -108,7 +108,6 @@ impl Worker {
             .spawn(move || run(opts, &req_rx, &rep_tx, &flag))?;
         Ok((
             Self {
-                requests: req_tx,
                 stop,
                 thread: Some(thread),
             },
@@ -122,7 +121,7 @@ impl Worker {
 
     /// Sends a request; `false` if the worker has ended.
     pub fn send(&self, request: Request) -> bool {
-        self.requests.send(Message::Request(request)).is_ok()
+        self.stop.queue.send(Message::Request(request)).is_ok()
     }
 }
 
